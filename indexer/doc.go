@@ -1,0 +1,19 @@
+// Package indexer brings the network's app.relay.track records into the
+// store: it reads jetstream, validates every event, and applies them in
+// batched transactions together with the cursor.
+//
+// Guarantees:
+//   - nothing is skipped: every (re)connect resumes a few seconds before the
+//     last event received (jetstream is at-least-once), and the store's rev
+//     check drops the repeats;
+//   - bad input never stops the stream: a malformed event is counted by
+//     reason, logged once with its at-uri (never its body), and skipped, and
+//     the cursor still advances past it;
+//   - a crash loses nothing: the cursor commits with the rows it produced.
+//
+// Where things live:
+//   - jetstream.go: the v1 /subscribe reader: reconnect, backoff, failover, pings;
+//   - parse.go: ParseEvent and ParseTrack, pure checks of network input;
+//   - indexer.go: batching into the store, the cursor, the too-old-cursor check;
+//   - metrics.go: the relay_ingest_* Prometheus metrics.
+package indexer

@@ -1,0 +1,246 @@
+package indexer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/bluesky-social/jetstream/pkg/models"
+
+	"github.com/relaymusic/relay"
+)
+
+// Store is what the indexer needs of the store.
+type Store interface {
+	ApplyBatch(ctx context.Context, events []relay.Event, cursor int64) (relay.ApplyResult, error)
+	Cursor(ctx context.Context) (int64, error)
+}
+
+// Config configures an Indexer. Zero values take the defaults.
+type Config struct {
+	Store      Store
+	Subscriber SubscriberConfig
+	// BatchSize and BatchInterval bound a transaction: it commits when
+	// either is reached.
+	BatchSize     int           // default 1000
+	BatchInterval time.Duration // default 200ms
+	// Retention is how far back the upstream keeps events; a stored cursor
+	// older than that means events were missed (the public hosts keep about
+	// 36 hours and silently clamp an older cursor).
+	Retention time.Duration // default 36h
+	Log       *slog.Logger
+	// Committed, if set, is called after every commit (to wake the search
+	// index's follower).
+	Committed func()
+}
+
+// Indexer consumes jetstream into the store.
+type Indexer struct {
+	cfg Config
+	sub *Subscriber
+	log *slog.Logger
+
+	mu      sync.Mutex
+	cursor  int64 // last committed time_us
+	warning string
+}
+
+// New returns an Indexer; Run starts it.
+func New(cfg Config) *Indexer {
+	if cfg.BatchSize == 0 {
+		cfg.BatchSize = 1000
+	}
+	if cfg.BatchInterval == 0 {
+		cfg.BatchInterval = 200 * time.Millisecond
+	}
+	if cfg.Retention == 0 {
+		cfg.Retention = 36 * time.Hour
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	if len(cfg.Subscriber.Collections) == 0 {
+		cfg.Subscriber.Collections = []string{relay.TrackCollection}
+	}
+	return &Indexer{cfg: cfg, sub: NewSubscriber(cfg.Subscriber, cfg.Log), log: cfg.Log}
+}
+
+// Status is the ingest state shown on /xrpc/_health.
+type Status struct {
+	Host      string
+	Connected bool
+	// Cursor is the time_us of the last committed event (0: none yet).
+	Cursor int64
+	// Warning is set when events are known to be missed.
+	Warning string
+}
+
+// Status reports the ingest state.
+func (ix *Indexer) Status() Status {
+	ss := ix.sub.Status()
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	return Status{Host: ss.Host, Connected: ss.Connected, Cursor: ix.cursor, Warning: ix.warning}
+}
+
+// item is one received event, parsed in the reader's goroutine.
+type item struct {
+	timeUS int64
+	ev     relay.Event
+	err    error
+}
+
+// Run consumes until ctx ends, then commits what it holds and returns nil. It
+// returns an error only when the store cannot be read at start.
+func (ix *Indexer) Run(ctx context.Context) error {
+	cursor, err := ix.cfg.Store.Cursor(ctx)
+	if err != nil {
+		return fmt.Errorf("reading stored cursor: %w", err)
+	}
+	ix.mu.Lock()
+	ix.cursor = cursor
+	ix.mu.Unlock()
+	ix.checkCursorAge(cursor, time.Now())
+
+	items := make(chan item, 4*ix.cfg.BatchSize)
+	subCtx, stopSub := context.WithCancel(ctx)
+	subDone := make(chan error, 1)
+	go func() {
+		defer close(items)
+		subDone <- ix.sub.Run(subCtx, cursor, func(evt *models.Event) error {
+			eventsReceived.WithLabelValues(evt.Kind, commitOp(evt)).Inc()
+			ev, err := ParseEvent(evt)
+			select {
+			case items <- item{timeUS: evt.TimeUS, ev: ev, err: err}:
+				return nil
+			case <-subCtx.Done():
+				return subCtx.Err()
+			}
+		})
+	}()
+	defer stopSub()
+
+	batch := make([]item, 0, ix.cfg.BatchSize)
+	tick := time.NewTicker(ix.cfg.BatchInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case it, ok := <-items:
+			if !ok {
+				// The reader stopped: ctx ended.
+				ix.flush(context.WithoutCancel(ctx), batch)
+				return nil
+			}
+			batch = append(batch, it)
+			if len(batch) >= ix.cfg.BatchSize {
+				ix.flush(ctx, batch)
+				batch = batch[:0]
+			}
+		case <-tick.C:
+			if len(batch) > 0 {
+				ix.flush(ctx, batch)
+				batch = batch[:0]
+			}
+			ix.updateCursorAge()
+		case <-ctx.Done():
+			// Stop the reader, keep what it already handed over, commit.
+			stopSub()
+			for it := range items {
+				batch = append(batch, it)
+			}
+			ix.flush(context.WithoutCancel(ctx), batch)
+			return nil
+		}
+	}
+}
+
+// flush applies a batch in one transaction with its cursor. A store error is
+// retried with backoff until ctx ends: losing the batch would lose events.
+func (ix *Indexer) flush(ctx context.Context, batch []item) {
+	if len(batch) == 0 {
+		return
+	}
+	var cursor int64
+	events := make([]relay.Event, 0, len(batch))
+	for _, it := range batch {
+		cursor = max(cursor, it.timeUS)
+		if it.err != nil {
+			var rej *RejectError
+			if errors.As(it.err, &rej) {
+				rejectedTotal.WithLabelValues(rej.Reason).Inc()
+				ix.log.Warn("event rejected", "uri", rej.Subject, "reason", rej.Reason, "err", rej.Err)
+			} else {
+				rejectedTotal.WithLabelValues("other").Inc()
+				ix.log.Warn("event rejected", "err", it.err)
+			}
+			continue
+		}
+		events = append(events, it.ev)
+	}
+	backoff := 100 * time.Millisecond
+	for {
+		start := time.Now()
+		res, err := ix.cfg.Store.ApplyBatch(ctx, events, cursor)
+		if err == nil {
+			batchSeconds.Observe(time.Since(start).Seconds())
+			batchEvents.Observe(float64(len(batch)))
+			appliedTotal.Add(float64(res.Applied))
+			staleTotal.Add(float64(res.Stale))
+			ix.mu.Lock()
+			ix.cursor = max(ix.cursor, cursor)
+			ix.mu.Unlock()
+			ix.updateCursorAge()
+			if ix.cfg.Committed != nil {
+				ix.cfg.Committed()
+			}
+			return
+		}
+		ix.log.Error("applying batch failed, retrying", "events", len(events), "err", err, "retry_in", backoff)
+		select {
+		case <-ctx.Done():
+			ix.log.Error("batch not committed at shutdown; it replays from the stored cursor on restart", "events", len(events))
+			return
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 10*time.Second)
+	}
+}
+
+// checkCursorAge flags a stored cursor older than the upstream keeps: the
+// upstream will start from its oldest event and the gap is lost.
+func (ix *Indexer) checkCursorAge(cursor int64, now time.Time) {
+	if cursor == 0 {
+		return
+	}
+	age := now.Sub(time.UnixMicro(cursor))
+	if age <= ix.cfg.Retention {
+		cursorTooOld.Set(0)
+		return
+	}
+	msg := fmt.Sprintf("stored jetstream cursor is %s old, older than the upstream keeps (%s): events in between were missed; run `relay backfill` to recover them",
+		age.Round(time.Minute), ix.cfg.Retention)
+	ix.log.Error(msg, "cursor", cursor)
+	cursorTooOld.Set(1)
+	ix.mu.Lock()
+	ix.warning = msg
+	ix.mu.Unlock()
+}
+
+func (ix *Indexer) updateCursorAge() {
+	ix.mu.Lock()
+	c := ix.cursor
+	ix.mu.Unlock()
+	if c > 0 {
+		cursorAge.Set(time.Since(time.UnixMicro(c)).Seconds())
+	}
+}
+
+func commitOp(evt *models.Event) string {
+	if evt.Commit != nil {
+		return evt.Commit.Operation
+	}
+	return ""
+}

@@ -1,0 +1,305 @@
+package indexer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/goccy/go-json"
+	"github.com/gorilla/websocket"
+
+	"github.com/bluesky-social/jetstream/pkg/models"
+)
+
+// DefaultJetstreamHosts are the public jetstream instances.
+var DefaultJetstreamHosts = []string{
+	"wss://jetstream2.us-east.bsky.network/subscribe",
+	"wss://jetstream1.us-east.bsky.network/subscribe",
+	"wss://jetstream1.us-west.bsky.network/subscribe",
+	"wss://jetstream2.us-west.bsky.network/subscribe",
+}
+
+// SubscriberConfig tunes the jetstream reader. Zero values take the defaults.
+type SubscriberConfig struct {
+	// Hosts are jetstream /subscribe URLs (or bare host names), tried in turn.
+	Hosts []string
+	// Collections is the wantedCollections filter.
+	Collections []string
+	// Rewind is how far before the last event seen a reconnect to the same
+	// host resumes (jetstream is at-least-once; the rev check drops repeats).
+	Rewind time.Duration // default 5s
+	// FailoverRewind is the rewind when switching hosts: time_us differs
+	// between instances.
+	FailoverRewind time.Duration // default 10s
+	// FailuresBeforeFailover is how many failed attempts in a row on one host
+	// move the reader to the next.
+	FailuresBeforeFailover int           // default 3
+	MinBackoff, MaxBackoff time.Duration // default 1s, 1m
+	// PingInterval keeps the connection alive; a connection that answers
+	// nothing (no event, no pong) for 3 intervals is dropped.
+	PingInterval time.Duration // default 20s
+	// MaxMessageBytes caps one websocket message. No valid track record comes
+	// near it; a larger message drops the connection.
+	MaxMessageBytes int64 // default 4 MiB
+	Dialer          *websocket.Dialer
+}
+
+func (c *SubscriberConfig) defaults() {
+	if len(c.Hosts) == 0 {
+		c.Hosts = DefaultJetstreamHosts
+	}
+	if c.Rewind == 0 {
+		c.Rewind = 5 * time.Second
+	}
+	if c.FailoverRewind == 0 {
+		c.FailoverRewind = 10 * time.Second
+	}
+	if c.FailuresBeforeFailover == 0 {
+		c.FailuresBeforeFailover = 3
+	}
+	if c.MinBackoff == 0 {
+		c.MinBackoff = time.Second
+	}
+	if c.MaxBackoff == 0 {
+		c.MaxBackoff = time.Minute
+	}
+	if c.PingInterval == 0 {
+		c.PingInterval = 20 * time.Second
+	}
+	if c.MaxMessageBytes == 0 {
+		c.MaxMessageBytes = 4 << 20
+	}
+	if c.Dialer == nil {
+		c.Dialer = &websocket.Dialer{HandshakeTimeout: 15 * time.Second, Proxy: http.ProxyFromEnvironment}
+	}
+}
+
+// Subscriber reads the jetstream v1 wire (/subscribe, JSON text messages)
+// from a list of hosts, reconnecting with backoff and failing over, and
+// never skipping: every reconnect resumes before the last event it received.
+type Subscriber struct {
+	cfg SubscriberConfig
+	log *slog.Logger
+
+	mu        sync.Mutex
+	host      string
+	connected bool
+}
+
+// NewSubscriber returns a Subscriber; Run starts it.
+func NewSubscriber(cfg SubscriberConfig, log *slog.Logger) *Subscriber {
+	cfg.defaults()
+	return &Subscriber{cfg: cfg, log: log}
+}
+
+// SubscriberStatus is what the subscriber is doing now.
+type SubscriberStatus struct {
+	Host      string
+	Connected bool
+}
+
+// Status reports the current host and whether a connection is open.
+func (s *Subscriber) Status() SubscriberStatus {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return SubscriberStatus{Host: s.host, Connected: s.connected}
+}
+
+func (s *Subscriber) setStatus(host string, connected bool) {
+	s.mu.Lock()
+	s.host, s.connected = host, connected
+	s.mu.Unlock()
+}
+
+// Run reads events from cursor (unix microseconds; 0: the live tip) and
+// hands each to handle in stream order, until ctx ends or handle fails.
+// Errors of the network never end it: it backs off and reconnects.
+func (s *Subscriber) Run(ctx context.Context, cursor int64, handle func(*models.Event) error) error {
+	var (
+		hostIdx  int
+		failures int
+		backoff  = s.cfg.MinBackoff
+		last     = cursor // time_us of the newest event received
+		// A restart resumes before the stored cursor too: the events just
+		// before it may not all have been committed in stream order.
+		rewind = s.cfg.Rewind
+	)
+	for {
+		host := s.cfg.Hosts[hostIdx]
+		resume := int64(0)
+		if last > 0 {
+			resume = max(last-rewind.Microseconds(), 1)
+		}
+		received, err := s.readOnce(ctx, host, resume, func(evt *models.Event) error {
+			if evt.TimeUS > last {
+				last = evt.TimeUS
+			}
+			return handle(evt)
+		})
+		s.setStatus(host, false)
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		var herr *handlerError
+		if errors.As(err, &herr) {
+			return herr.err
+		}
+		reconnectsTotal.WithLabelValues(hostLabel(host)).Inc()
+		rewind = s.cfg.Rewind
+		if received > 0 {
+			failures, backoff = 0, s.cfg.MinBackoff
+		} else {
+			failures++
+		}
+		if failures >= s.cfg.FailuresBeforeFailover && len(s.cfg.Hosts) > 1 {
+			hostIdx = (hostIdx + 1) % len(s.cfg.Hosts)
+			failures = 0
+			rewind = s.cfg.FailoverRewind
+			s.log.Warn("jetstream: failing over", "from", host, "to", s.cfg.Hosts[hostIdx])
+		}
+		// Full jitter between half and all of the backoff, so a fleet of
+		// replicas does not reconnect in step.
+		wait := backoff/2 + rand.N(backoff/2+1)
+		s.log.Warn("jetstream: disconnected, reconnecting", "host", host, "err", err, "received", received, "retry_in", wait.Round(time.Millisecond))
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(wait):
+		}
+		if received == 0 {
+			backoff = min(backoff*2, s.cfg.MaxBackoff)
+		}
+	}
+}
+
+// handlerError marks an error of the caller's handler, which ends Run.
+type handlerError struct{ err error }
+
+func (e *handlerError) Error() string { return e.err.Error() }
+
+// readOnce holds one connection until it fails; it returns how many events
+// it received.
+func (s *Subscriber) readOnce(ctx context.Context, host string, cursor int64, handle func(*models.Event) error) (int, error) {
+	u, err := SubscribeURL(host, s.cfg.Collections, cursor)
+	if err != nil {
+		return 0, err
+	}
+	conn, resp, err := s.cfg.Dialer.DialContext(ctx, u, nil)
+	if err != nil {
+		if resp != nil {
+			return 0, fmt.Errorf("dialing %s: %w (HTTP %d)", hostLabel(host), err, resp.StatusCode)
+		}
+		return 0, fmt.Errorf("dialing %s: %w", hostLabel(host), err)
+	}
+	defer conn.Close()
+	s.setStatus(host, true)
+	s.log.Info("jetstream: connected", "host", host, "cursor", cursor)
+
+	conn.SetReadLimit(s.cfg.MaxMessageBytes)
+	deadline := 3 * s.cfg.PingInterval
+	_ = conn.SetReadDeadline(time.Now().Add(deadline))
+	conn.SetPongHandler(func(string) error {
+		return conn.SetReadDeadline(time.Now().Add(deadline))
+	})
+
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		t := time.NewTicker(s.cfg.PingInterval)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				// Unblock the read below.
+				_ = conn.WriteControl(websocket.CloseMessage,
+					websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), time.Now().Add(time.Second))
+				_ = conn.Close()
+				return
+			case <-t.C:
+				if err := conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(10*time.Second)); err != nil {
+					return
+				}
+			}
+		}
+	}()
+
+	received := 0
+	for {
+		typ, msg, err := conn.ReadMessage()
+		if err != nil {
+			return received, fmt.Errorf("reading from %s: %w", hostLabel(host), err)
+		}
+		_ = conn.SetReadDeadline(time.Now().Add(deadline))
+		if typ != websocket.TextMessage {
+			continue
+		}
+		received++
+		var evt models.Event
+		if err := json.Unmarshal(msg, &evt); err != nil {
+			// One undecodable message is bad input, not a broken stream.
+			eventsReceived.WithLabelValues("undecodable", "").Inc()
+			rejectedTotal.WithLabelValues(ReasonUndecodable).Inc()
+			s.log.Warn("jetstream: undecodable message skipped", "host", host, "err", err)
+			continue
+		}
+		if err := handle(&evt); err != nil {
+			return received, &handlerError{err}
+		}
+	}
+}
+
+// ReasonUndecodable counts websocket messages that are not a jetstream event.
+const ReasonUndecodable = "undecodable"
+
+// SubscribeURL builds the /subscribe URL for host (a URL, or a bare host name
+// meaning wss://host/subscribe).
+func SubscribeURL(host string, collections []string, cursor int64) (string, error) {
+	if !strings.Contains(host, "://") {
+		host = "wss://" + host + "/subscribe"
+	}
+	u, err := url.Parse(host)
+	if err != nil {
+		return "", fmt.Errorf("bad jetstream URL %q: %w", host, err)
+	}
+	switch u.Scheme {
+	case "ws", "wss":
+	case "http":
+		u.Scheme = "ws"
+	case "https":
+		u.Scheme = "wss"
+	default:
+		return "", fmt.Errorf("bad jetstream URL %q: scheme must be ws or wss", host)
+	}
+	if u.Path == "" || u.Path == "/" {
+		u.Path = "/subscribe"
+	}
+	q := u.Query()
+	q.Del("wantedCollections")
+	for _, c := range collections {
+		q.Add("wantedCollections", c)
+	}
+	q.Del("cursor")
+	if cursor > 0 {
+		q.Set("cursor", strconv.FormatInt(cursor, 10))
+	}
+	u.RawQuery = q.Encode()
+	return u.String(), nil
+}
+
+// hostLabel is the host part of a jetstream URL, for logs and metric labels.
+func hostLabel(host string) string {
+	if u, err := url.Parse(host); err == nil && u.Host != "" {
+		return u.Host
+	}
+	return host
+}

@@ -1,0 +1,196 @@
+package indexer
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+
+	"github.com/bluesky-social/indigo/atproto/syntax"
+	"github.com/bluesky-social/jetstream/pkg/models"
+
+	"github.com/relaymusic/relay"
+	"github.com/relaymusic/relay/lexicons"
+)
+
+// Reasons a jetstream event is rejected, as counted in
+// relay_ingest_rejected_total{reason}.
+const (
+	ReasonBadDID        = "bad_did"
+	ReasonUnknownKind   = "unknown_kind"
+	ReasonBadCollection = "bad_collection"
+	ReasonBadRKey       = "bad_rkey"
+	ReasonBadRev        = "bad_rev"
+	ReasonBadOperation  = "bad_operation"
+	ReasonBadCID        = "bad_cid"
+	ReasonInvalidRecord = "invalid_record"
+	ReasonInsecureURL   = "insecure_audio_url"
+	ReasonBadHandle     = "bad_handle"
+	ReasonMissingBody   = "missing_body"
+)
+
+// RejectError is a network event that cannot be applied. It names the reason
+// (a metric label) and the at-uri or DID it concerns, never the record body.
+type RejectError struct {
+	Reason string
+	// Subject is the at-uri of the record, or the DID for account-level events.
+	Subject string
+	Err     error
+}
+
+func (e *RejectError) Error() string {
+	return fmt.Sprintf("rejected %s (%s): %v", e.Subject, e.Reason, e.Err)
+}
+
+func (e *RejectError) Unwrap() error { return e.Err }
+
+func reject(reason, subject string, err error) *RejectError {
+	return &RejectError{Reason: reason, Subject: subject, Err: err}
+}
+
+// ParseEvent checks a jetstream event and turns it into a relay.Event. Every
+// field that comes from the network is parsed here, once; an error is always
+// a *RejectError. Pure: no I/O.
+func ParseEvent(evt *models.Event) (relay.Event, error) {
+	did, err := syntax.ParseDID(evt.Did)
+	if err != nil {
+		return relay.Event{}, reject(ReasonBadDID, evt.Did, err)
+	}
+	out := relay.Event{DID: did, TimeUS: evt.TimeUS}
+	switch evt.Kind {
+	case models.EventKindCommit:
+		if evt.Commit == nil {
+			return out, reject(ReasonMissingBody, evt.Did, errors.New("commit event without commit"))
+		}
+		return parseCommit(out, evt.Commit)
+	case models.EventKindIdentity:
+		out.Kind = relay.IdentityUpdate
+		if evt.Identity != nil && evt.Identity.Handle != nil && *evt.Identity.Handle != "handle.invalid" {
+			h, err := syntax.ParseHandle(*evt.Identity.Handle)
+			if err != nil {
+				return out, reject(ReasonBadHandle, evt.Did, err)
+			}
+			out.Handle = h.Normalize().String()
+		}
+		return out, nil
+	case models.EventKindAccount:
+		if evt.Account == nil {
+			return out, reject(ReasonMissingBody, evt.Did, errors.New("account event without account"))
+		}
+		out.Kind = relay.AccountStatus
+		out.Active = evt.Account.Active
+		if evt.Account.Status != nil {
+			out.Status = *evt.Account.Status
+		}
+		return out, nil
+	default:
+		return out, reject(ReasonUnknownKind, evt.Did, fmt.Errorf("unknown event kind %q", evt.Kind))
+	}
+}
+
+func parseCommit(out relay.Event, c *models.Commit) (relay.Event, error) {
+	subject := "at://" + out.DID.String() + "/" + c.Collection + "/" + c.RKey
+	if c.Collection != relay.TrackCollection {
+		return out, reject(ReasonBadCollection, subject, fmt.Errorf("collection %q is not %s", c.Collection, relay.TrackCollection))
+	}
+	// The track lexicon's record key type is tid.
+	if _, err := syntax.ParseTID(c.RKey); err != nil {
+		return out, reject(ReasonBadRKey, subject, err)
+	}
+	rkey := syntax.RecordKey(c.RKey)
+	rev, err := syntax.ParseTID(c.Rev)
+	if err != nil {
+		return out, reject(ReasonBadRev, subject, err)
+	}
+	switch c.Operation {
+	case models.CommitOperationDelete:
+		out.Kind = relay.TrackDelete
+		out.RKey = rkey
+		out.Rev = rev.String()
+		return out, nil
+	case models.CommitOperationCreate, models.CommitOperationUpdate:
+		if _, err := syntax.ParseCID(c.CID); err != nil {
+			return out, reject(ReasonBadCID, subject, err)
+		}
+		t, err := ParseTrack(out.DID, rkey, rev.String(), c.CID, c.Record)
+		if err != nil {
+			return out, err
+		}
+		out.Kind = relay.TrackPut
+		out.Track = t
+		return out, nil
+	default:
+		return out, reject(ReasonBadOperation, subject, fmt.Errorf("unknown operation %q", c.Operation))
+	}
+}
+
+// trackRecord is the part of an app.relay.track record the service reads.
+type trackRecord struct {
+	Title       string          `json:"title"`
+	Artist      string          `json:"artist"`
+	Album       string          `json:"album"`
+	Genre       string          `json:"genre"`
+	Tags        []string        `json:"tags"`
+	Description string          `json:"description"`
+	Duration    *int64          `json:"duration"`
+	FileType    string          `json:"fileType"`
+	AudioURL    string          `json:"audioUrl"`
+	ImageURL    string          `json:"imageUrl"`
+	Features    []relay.Feature `json:"features"`
+	CreatedAt   string          `json:"createdAt"`
+}
+
+// ParseTrack validates a track record (JSON) against the app.relay.track
+// lexicon and lifts out its fields. rev and cid must already be checked.
+// An error is always a *RejectError.
+func ParseTrack(did syntax.DID, rkey syntax.RecordKey, rev, cid string, raw []byte) (*relay.Track, error) {
+	subject := relay.TrackURI(did, rkey).String()
+	if len(raw) == 0 {
+		return nil, reject(ReasonMissingBody, subject, errors.New("create or update without a record"))
+	}
+	if _, err := lexicons.ValidateRecord(relay.TrackCollection, raw); err != nil {
+		return nil, reject(ReasonInvalidRecord, subject, err)
+	}
+	var rec trackRecord
+	if err := json.Unmarshal(raw, &rec); err != nil {
+		return nil, reject(ReasonInvalidRecord, subject, err)
+	}
+	// Record text is untrusted: the player only ever fetches https audio.
+	if !isHTTPS(rec.AudioURL) {
+		return nil, reject(ReasonInsecureURL, subject, errors.New("audioUrl is not an https URL"))
+	}
+	created, err := syntax.ParseDatetime(rec.CreatedAt)
+	if err != nil { // the lexicon checked it; keep the check honest anyway
+		return nil, reject(ReasonInvalidRecord, subject, err)
+	}
+	t := &relay.Track{
+		DID:         did,
+		RKey:        rkey,
+		Rev:         rev,
+		CID:         cid,
+		Title:       rec.Title,
+		Artist:      rec.Artist,
+		Album:       rec.Album,
+		Genre:       rec.Genre,
+		Tags:        rec.Tags,
+		Description: rec.Description,
+		Duration:    rec.Duration,
+		FileType:    strings.ToLower(rec.FileType),
+		AudioURL:    rec.AudioURL,
+		Features:    rec.Features,
+		Record:      json.RawMessage(raw),
+		CreatedAt:   created.Time().UTC(),
+	}
+	// A cover that is not https is left out of views rather than failing the
+	// whole track.
+	if isHTTPS(rec.ImageURL) {
+		t.ImageURL = rec.ImageURL
+	}
+	return t, nil
+}
+
+func isHTTPS(raw string) bool {
+	u, err := url.Parse(raw)
+	return err == nil && u.Scheme == "https" && u.Host != ""
+}

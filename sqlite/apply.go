@@ -1,0 +1,220 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/relaymusic/relay"
+)
+
+// ApplyBatch applies events in order in one transaction and, when cursor > 0,
+// stores it as the jetstream cursor in that same transaction. Applying an
+// event twice is harmless: puts and deletes carry a rev and only a newer rev
+// changes a row.
+func (s *Store) ApplyBatch(ctx context.Context, events []relay.Event, cursor int64) (relay.ApplyResult, error) {
+	var res relay.ApplyResult
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return res, fmt.Errorf("beginning apply transaction: %w", err)
+	}
+	defer tx.Rollback()
+
+	now := time.Now().UnixMicro()
+	a := applier{tx: tx, now: now}
+	for i := range events {
+		ev := &events[i]
+		changed, err := a.apply(ctx, ev)
+		if err != nil {
+			return relay.ApplyResult{}, fmt.Errorf("applying event for %s: %w", ev.DID, err)
+		}
+		if changed {
+			res.Applied++
+		} else {
+			res.Stale++
+		}
+	}
+	if cursor > 0 {
+		if _, err := tx.ExecContext(ctx,
+			`INSERT INTO state (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
+			keyCursor, cursor); err != nil {
+			return relay.ApplyResult{}, fmt.Errorf("saving cursor: %w", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return relay.ApplyResult{}, fmt.Errorf("committing apply transaction: %w", err)
+	}
+	return res, nil
+}
+
+type applier struct {
+	tx  *sql.Tx
+	now int64
+}
+
+func (a *applier) apply(ctx context.Context, ev *relay.Event) (bool, error) {
+	switch ev.Kind {
+	case relay.TrackPut:
+		return a.putTrack(ctx, ev.Track)
+	case relay.TrackDelete:
+		return a.deleteTrack(ctx, ev)
+	case relay.AccountStatus:
+		return a.accountStatus(ctx, ev)
+	case relay.IdentityUpdate:
+		return a.identity(ctx, ev)
+	default:
+		return false, fmt.Errorf("unknown event kind %d", ev.Kind)
+	}
+}
+
+// putTrack upserts the track when its rev is newer than the stored one
+// (tombstones included). indexed_at is kept from the first sighting.
+func (a *applier) putTrack(ctx context.Context, t *relay.Track) (bool, error) {
+	tags, err := json.Marshal(nonNil(t.Tags))
+	if err != nil {
+		return false, fmt.Errorf("encoding tags: %w", err)
+	}
+	features, err := json.Marshal(nonNil(t.Features))
+	if err != nil {
+		return false, fmt.Errorf("encoding features: %w", err)
+	}
+	indexedAt := a.now
+	if !t.IndexedAt.IsZero() {
+		indexedAt = t.IndexedAt.UnixMicro()
+	}
+	var createdAt int64
+	if !t.CreatedAt.IsZero() {
+		createdAt = t.CreatedAt.UnixMicro()
+	}
+	sortAt := relay.SortTime(microTime(createdAt), microTime(indexedAt)).UnixMicro()
+	res, err := a.tx.ExecContext(ctx, `
+INSERT INTO tracks (did, rkey, rev, deleted, cid, title, artist, album, genre, tags, description,
+	duration, file_type, audio_url, image_url, features, record, created_at, indexed_at, sort_at)
+VALUES (?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (did, rkey) DO UPDATE SET
+	rev = excluded.rev, deleted = 0, cid = excluded.cid, title = excluded.title,
+	artist = excluded.artist, album = excluded.album, genre = excluded.genre,
+	tags = excluded.tags, description = excluded.description, duration = excluded.duration,
+	file_type = excluded.file_type, audio_url = excluded.audio_url, image_url = excluded.image_url,
+	features = excluded.features, record = excluded.record, created_at = excluded.created_at,
+	sort_at = CASE WHEN excluded.created_at > 0 AND excluded.created_at < tracks.indexed_at
+		THEN excluded.created_at ELSE tracks.indexed_at END
+WHERE excluded.rev > tracks.rev`,
+		t.DID.String(), t.RKey.String(), t.Rev, t.CID, t.Title, t.Artist, t.Album, t.Genre,
+		string(tags), t.Description, t.Duration, t.FileType, t.AudioURL, t.ImageURL,
+		string(features), string(t.Record), createdAt, indexedAt, sortAt)
+	if err != nil {
+		return false, fmt.Errorf("upserting track %s: %w", t.URI(), err)
+	}
+	return a.changed(ctx, res, t.DID.String(), t.RKey.String())
+}
+
+// deleteTrack turns the row into a tombstone carrying the delete's rev, or
+// inserts one when the track was never seen.
+func (a *applier) deleteTrack(ctx context.Context, ev *relay.Event) (bool, error) {
+	res, err := a.tx.ExecContext(ctx, `
+INSERT INTO tracks (did, rkey, rev, deleted, indexed_at, sort_at) VALUES (?, ?, ?, 1, ?, ?)
+ON CONFLICT (did, rkey) DO UPDATE SET
+	rev = excluded.rev, deleted = 1, cid = '', title = '', artist = '', album = '', genre = '',
+	tags = '[]', description = '', duration = NULL, file_type = '', audio_url = '',
+	image_url = '', features = '[]', record = ''
+WHERE excluded.rev > tracks.rev`,
+		ev.DID.String(), ev.RKey.String(), ev.Rev, a.now, a.now)
+	if err != nil {
+		return false, fmt.Errorf("deleting track %s: %w", relay.TrackURI(ev.DID, ev.RKey), err)
+	}
+	return a.changed(ctx, res, ev.DID.String(), ev.RKey.String())
+}
+
+// changed reports whether the statement touched a row and, if so, appends
+// the track to the outbox.
+func (a *applier) changed(ctx context.Context, res sql.Result, did, rkey string) (bool, error) {
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("reading rows affected: %w", err)
+	}
+	if n == 0 {
+		return false, nil
+	}
+	if _, err := a.tx.ExecContext(ctx, `INSERT INTO outbox (did, rkey) VALUES (?, ?)`, did, rkey); err != nil {
+		return false, fmt.Errorf("appending to outbox: %w", err)
+	}
+	return true, nil
+}
+
+// accountStatus hides (active=false) or shows the account's tracks; status
+// "deleted" removes them for good (tombstones keep their revs). Only a change
+// of visibility touches the outbox.
+func (a *applier) accountStatus(ctx context.Context, ev *relay.Event) (bool, error) {
+	did := ev.DID.String()
+	wasActive := true
+	var prevStatus string
+	err := a.tx.QueryRowContext(ctx, `SELECT active, status FROM actors WHERE did = ?`, did).Scan(&wasActive, &prevStatus)
+	if err != nil && err != sql.ErrNoRows {
+		return false, fmt.Errorf("reading account %s: %w", did, err)
+	}
+	if _, err := a.tx.ExecContext(ctx, `
+INSERT INTO actors (did, active, status, updated_at) VALUES (?, ?, ?, ?)
+ON CONFLICT (did) DO UPDATE SET active = excluded.active, status = excluded.status, updated_at = excluded.updated_at`,
+		did, ev.Active, ev.Status, a.now); err != nil {
+		return false, fmt.Errorf("saving account %s: %w", did, err)
+	}
+	if !ev.Active && ev.Status == "deleted" {
+		if _, err := a.tx.ExecContext(ctx,
+			`INSERT INTO outbox (did, rkey) SELECT did, rkey FROM tracks WHERE did = ? AND deleted = 0`, did); err != nil {
+			return false, fmt.Errorf("appending deleted account's tracks to outbox: %w", err)
+		}
+		if _, err := a.tx.ExecContext(ctx, `
+UPDATE tracks SET deleted = 1, cid = '', title = '', artist = '', album = '', genre = '', tags = '[]',
+	description = '', duration = NULL, file_type = '', audio_url = '', image_url = '', features = '[]', record = ''
+WHERE did = ? AND deleted = 0`, did); err != nil {
+			return false, fmt.Errorf("removing deleted account's tracks: %w", err)
+		}
+		return true, nil
+	}
+	if wasActive == ev.Active {
+		return prevStatus != ev.Status, nil
+	}
+	if _, err := a.tx.ExecContext(ctx,
+		`INSERT INTO outbox (did, rkey) SELECT did, rkey FROM tracks WHERE did = ? AND deleted = 0`, did); err != nil {
+		return false, fmt.Errorf("appending account's tracks to outbox: %w", err)
+	}
+	return true, nil
+}
+
+// identity stores the account's current handle. An identity event without a
+// handle (the DID document changed) leaves the stored one.
+func (a *applier) identity(ctx context.Context, ev *relay.Event) (bool, error) {
+	if ev.Handle == "" {
+		return false, nil
+	}
+	res, err := a.tx.ExecContext(ctx, `
+INSERT INTO actors (did, handle, updated_at) VALUES (?, ?, ?)
+ON CONFLICT (did) DO UPDATE SET handle = excluded.handle, updated_at = excluded.updated_at
+WHERE actors.handle != excluded.handle`,
+		ev.DID.String(), ev.Handle, a.now)
+	if err != nil {
+		return false, fmt.Errorf("saving handle of %s: %w", ev.DID, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("reading rows affected: %w", err)
+	}
+	return n > 0, nil
+}
+
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
+
+func microTime(us int64) time.Time {
+	if us == 0 {
+		return time.Time{}
+	}
+	return time.UnixMicro(us).UTC()
+}

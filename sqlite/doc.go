@@ -1,0 +1,18 @@
+// Package sqlite is relay's store: the truth about tracks and accounts, in one
+// SQLite file in WAL mode with one writer connection and a pool of readers.
+//
+// Invariants it keeps (DESIGN.md):
+//   - a track row changes only for an event whose rev is newer than the row's;
+//     a delete leaves a tombstone with its rev, so nothing older resurrects it;
+//   - the jetstream cursor is written in the same transaction as the rows its
+//     events produced (ApplyBatch), so a crash loses no event;
+//   - every change that can alter what search shows appends to the outbox in
+//     that same transaction, and the search index follows the outbox.
+//
+// Where things live:
+//   - store.go: opening, the schema, the writer and reader pools;
+//   - apply.go: ApplyBatch, the only write path for network events;
+//   - query.go: the reads the appview needs (feed page, tracks by uri);
+//   - outbox.go: the change feed for the search index and full scans for a rebuild;
+//   - scan.go: turning rows into relay.Track.
+package sqlite

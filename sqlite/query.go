@@ -1,0 +1,106 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/bluesky-social/indigo/atproto/syntax"
+)
+
+// FeedKey is the position of a track in the discovery feed's order:
+// sortAt descending, then did and rkey descending to break ties.
+type FeedKey struct {
+	SortAt int64 // unix microseconds
+	DID    syntax.DID
+	RKey   syntax.RecordKey
+}
+
+// Feed returns up to limit visible tracks, newest first, strictly after the
+// key (nil: from the top). Keyset paging: a track that arrives while a client
+// pages sorts above its cursor, so pages never repeat or skip.
+func (s *Store) Feed(ctx context.Context, after *FeedKey, limit int) ([]*TrackRow, error) {
+	q := `SELECT ` + trackColumns + ` FROM tracks t LEFT JOIN actors a ON a.did = t.did
+WHERE ` + visible
+	args := []any{}
+	if after != nil {
+		q += ` AND (t.sort_at, t.did, t.rkey) < (?, ?, ?)`
+		args = append(args, after.SortAt, after.DID.String(), after.RKey.String())
+	}
+	q += ` ORDER BY t.sort_at DESC, t.did DESC, t.rkey DESC LIMIT ?`
+	args = append(args, limit)
+	rows, err := s.r.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("querying feed: %w", err)
+	}
+	defer rows.Close()
+	var out []*TrackRow
+	for rows.Next() {
+		t, err := scanTrack(rows)
+		if err != nil {
+			return nil, fmt.Errorf("reading feed row: %w", err)
+		}
+		out = append(out, t)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("reading feed: %w", err)
+	}
+	return out, nil
+}
+
+// Tracks returns the visible tracks among uris, in the order given; uris
+// that are unknown, deleted or hidden are left out.
+func (s *Store) Tracks(ctx context.Context, uris []syntax.ATURI) ([]*TrackRow, error) {
+	if len(uris) == 0 {
+		return nil, nil
+	}
+	conn, err := s.r.Conn(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("getting a read connection: %w", err)
+	}
+	defer conn.Close()
+	stmt, err := conn.PrepareContext(ctx, `SELECT `+trackColumns+` FROM tracks t LEFT JOIN actors a ON a.did = t.did
+WHERE t.did = ? AND t.rkey = ? AND `+visible)
+	if err != nil {
+		return nil, fmt.Errorf("preparing track lookup: %w", err)
+	}
+	defer stmt.Close()
+	out := make([]*TrackRow, 0, len(uris))
+	for _, u := range uris {
+		did, err := u.Authority().AsDID()
+		if err != nil {
+			continue // not a DID-based uri: never stored
+		}
+		t, err := scanTrack(stmt.QueryRowContext(ctx, did.String(), u.RecordKey().String()))
+		if errors.Is(err, sql.ErrNoRows) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("reading track %s: %w", u, err)
+		}
+		out = append(out, t)
+	}
+	return out, nil
+}
+
+// Counts are the numbers of tracks by state, and of known accounts.
+type Counts struct {
+	Visible, Hidden, Tombstoned, Actors int64
+}
+
+// Count counts tracks by state (for metrics and health).
+func (s *Store) Count(ctx context.Context) (Counts, error) {
+	var c Counts
+	err := s.r.QueryRowContext(ctx, `
+SELECT
+	COALESCE(SUM(t.deleted = 0 AND COALESCE(a.active, 1) = 1), 0),
+	COALESCE(SUM(t.deleted = 0 AND COALESCE(a.active, 1) = 0), 0),
+	COALESCE(SUM(t.deleted = 1), 0),
+	(SELECT COUNT(*) FROM actors)
+FROM tracks t LEFT JOIN actors a ON a.did = t.did`).Scan(&c.Visible, &c.Hidden, &c.Tombstoned, &c.Actors)
+	if err != nil {
+		return c, fmt.Errorf("counting tracks: %w", err)
+	}
+	return c, nil
+}

@@ -1,0 +1,69 @@
+package sqlite
+
+import (
+	"database/sql"
+	"encoding/json"
+	"fmt"
+
+	"github.com/bluesky-social/indigo/atproto/syntax"
+
+	"github.com/relaymusic/relay"
+)
+
+// trackColumns are the columns scanTrack reads, in order, from a query over
+// tracks t left-joined to actors a.
+const trackColumns = `t.did, t.rkey, t.rev, t.cid, t.title, t.artist, t.album, t.genre, t.tags,
+	t.description, t.duration, t.file_type, t.audio_url, t.image_url, t.features, t.record,
+	t.created_at, t.indexed_at, t.sort_at, COALESCE(a.handle, '')`
+
+// visible is the condition for a track any query may show.
+const visible = `t.deleted = 0 AND COALESCE(a.active, 1) = 1`
+
+type rowScanner interface {
+	Scan(dest ...any) error
+}
+
+// TrackRow is a track with what the store knows of its artist's account.
+type TrackRow struct {
+	relay.Track
+	Handle string
+}
+
+func scanTrack(r rowScanner) (*TrackRow, error) {
+	var (
+		t                            TrackRow
+		did, rkey, tags, features    string
+		record                       string
+		duration                     sql.NullInt64
+		createdAt, indexedAt, sortAt int64
+	)
+	if err := r.Scan(&did, &rkey, &t.Rev, &t.CID, &t.Title, &t.Artist, &t.Album, &t.Genre, &tags,
+		&t.Description, &duration, &t.FileType, &t.AudioURL, &t.ImageURL, &features, &record,
+		&createdAt, &indexedAt, &sortAt, &t.Handle); err != nil {
+		return nil, err
+	}
+	// Rows were written from parsed values; a failure here means the file was
+	// changed behind our back.
+	var err error
+	if t.DID, err = syntax.ParseDID(did); err != nil {
+		return nil, fmt.Errorf("stored track has a bad did %q: %w", did, err)
+	}
+	if t.RKey, err = syntax.ParseRecordKey(rkey); err != nil {
+		return nil, fmt.Errorf("stored track has a bad rkey %q: %w", rkey, err)
+	}
+	if err := json.Unmarshal([]byte(tags), &t.Tags); err != nil {
+		return nil, fmt.Errorf("stored track %s has bad tags: %w", t.URI(), err)
+	}
+	if err := json.Unmarshal([]byte(features), &t.Features); err != nil {
+		return nil, fmt.Errorf("stored track %s has bad features: %w", t.URI(), err)
+	}
+	if duration.Valid {
+		d := duration.Int64
+		t.Duration = &d
+	}
+	t.Record = json.RawMessage(record)
+	t.CreatedAt = microTime(createdAt)
+	t.IndexedAt = microTime(indexedAt)
+	t.SortAt = microTime(sortAt)
+	return &t, nil
+}

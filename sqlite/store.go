@@ -1,0 +1,91 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+
+	_ "github.com/mattn/go-sqlite3" // registers the "sqlite3" driver
+
+	"github.com/relaymusic/relay"
+)
+
+// Store is relay's SQLite store. It is safe for concurrent use; writes are
+// serialized through one connection, reads use a pool.
+type Store struct {
+	path string
+	w    *sql.DB // one connection: SQLite has one writer anyway
+	r    *sql.DB // read-only pool
+}
+
+// Open opens (creating if needed) the database at path and applies the schema.
+func Open(ctx context.Context, path string) (*Store, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, fmt.Errorf("creating database directory: %w", err)
+	}
+	// busy_timeout: another process (relay backfill) may hold the write lock
+	// for a moment. synchronous=NORMAL in WAL mode survives a process crash;
+	// only an OS crash can lose the last commits, never corrupt the file.
+	params := url.Values{}
+	params.Set("_journal_mode", "WAL")
+	params.Set("_busy_timeout", "10000")
+	params.Set("_synchronous", "NORMAL")
+	params.Set("_txlock", "immediate")
+	params.Set("_cache_size", "-32000")
+	w, err := sql.Open("sqlite3", "file:"+path+"?"+params.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("opening %s: %w", path, err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetConnMaxLifetime(0)
+	w.SetConnMaxIdleTime(0)
+	if _, err := w.ExecContext(ctx, relay.Schema); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("applying schema to %s: %w", path, err)
+	}
+
+	params.Del("_txlock")
+	params.Set("mode", "ro")
+	r, err := sql.Open("sqlite3", "file:"+path+"?"+params.Encode())
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("opening %s for reading: %w", path, err)
+	}
+	n := max(4, runtime.GOMAXPROCS(0)*2)
+	r.SetMaxOpenConns(n)
+	r.SetMaxIdleConns(n)
+	r.SetConnMaxIdleTime(0)
+	return &Store{path: path, w: w, r: r}, nil
+}
+
+// Path is the database file.
+func (s *Store) Path() string { return s.path }
+
+// Close closes both pools.
+func (s *Store) Close() error {
+	return errors.Join(s.r.Close(), s.w.Close())
+}
+
+// Cursor returns the stored jetstream cursor (unix microseconds), 0 if none.
+func (s *Store) Cursor(ctx context.Context) (int64, error) {
+	return s.stateValue(ctx, keyCursor)
+}
+
+const keyCursor = "jetstream.cursor"
+
+func (s *Store) stateValue(ctx context.Context, key string) (int64, error) {
+	var v int64
+	err := s.r.QueryRowContext(ctx, `SELECT value FROM state WHERE key = ?`, key).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("reading state %s: %w", key, err)
+	}
+	return v, nil
+}

@@ -1,0 +1,190 @@
+package indexer
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/bluesky-social/indigo/atproto/syntax"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/relaymusic/relay"
+	"github.com/relaymusic/relay/internal/jetstreamtest"
+	"github.com/relaymusic/relay/sqlite"
+)
+
+func quietLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+func openStore(t *testing.T) *sqlite.Store {
+	t.Helper()
+	s, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "relay.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// runIndexer runs an indexer against the server until the store's cursor
+// reaches last, then stops it the way serve does (cancel, flush).
+func runIndexer(t *testing.T, s *sqlite.Store, srv *jetstreamtest.Server, last int64) {
+	t.Helper()
+	ix := New(Config{
+		Store: s,
+		Subscriber: SubscriberConfig{
+			Hosts:      []string{srv.URL()},
+			MinBackoff: 5 * time.Millisecond, MaxBackoff: 50 * time.Millisecond,
+		},
+		BatchSize: 7, BatchInterval: 10 * time.Millisecond,
+		Log: quietLog(),
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- ix.Run(ctx) }()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		c, err := s.Cursor(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c >= last {
+			break
+		}
+		if time.Now().After(deadline) {
+			cancel()
+			t.Fatalf("cursor %d never reached %d", c, last)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
+
+func rejected(reason string) float64 { return testutil.ToFloat64(rejectedTotal.WithLabelValues(reason)) }
+
+func TestIndexerRecordedFrames(t *testing.T) {
+	frames, err := jetstreamtest.LoadFrames("testdata/stream.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := jetstreamtest.NewServer(frames)
+	defer srv.Close()
+	s := openStore(t)
+	// A fresh consumer starts at the live tip; seed a cursor so it replays
+	// the recording from the start, as after a restart.
+	if _, err := s.ApplyBatch(context.Background(), nil, frames[0].TimeUS); err != nil {
+		t.Fatal(err)
+	}
+
+	reasons := []string{ReasonInvalidRecord, ReasonBadRKey, ReasonInsecureURL, ReasonBadDID, ReasonBadRev, ReasonBadCID, ReasonBadOperation, ReasonUndecodable}
+	before := map[string]float64{}
+	for _, r := range reasons {
+		before[r] = rejected(r)
+	}
+	runIndexer(t, s, srv, frames[len(frames)-1].TimeUS)
+
+	rows, err := s.Feed(context.Background(), nil, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var titles []string
+	for _, r := range rows {
+		titles = append(titles, r.Title)
+	}
+	want := []string{"Future Days", "Hoppípolla (live)", "Last one", "Bad rev follows"}
+	if len(titles) != len(want) {
+		t.Fatalf("feed = %q, want %q", titles, want)
+	}
+	for i := range want {
+		if titles[i] != want[i] {
+			t.Fatalf("feed = %q, want %q", titles, want)
+		}
+	}
+	if rows[1].Handle != "alice.example.com" {
+		t.Errorf("handle = %q", rows[1].Handle)
+	}
+	wantRejected := map[string]float64{ReasonInvalidRecord: 2, ReasonBadRKey: 1, ReasonInsecureURL: 1, ReasonBadDID: 1, ReasonBadRev: 1, ReasonBadCID: 1, ReasonBadOperation: 1, ReasonUndecodable: 1}
+	for _, r := range reasons {
+		if got := rejected(r) - before[r]; got != wantRejected[r] {
+			t.Errorf("rejected{%s} += %v, want %v", r, got, wantRejected[r])
+		}
+	}
+	// The filter is asked for, so the post never arrives.
+	for _, req := range srv.Requests() {
+		if len(req.Collections) != 1 || req.Collections[0] != relay.TrackCollection {
+			t.Errorf("wantedCollections = %q", req.Collections)
+		}
+	}
+	// Bob's track is hidden, not gone.
+	c, _ := s.Count(context.Background())
+	if c.Visible != 4 || c.Hidden != 1 || c.Tombstoned != 1 {
+		t.Errorf("counts = %+v", c)
+	}
+}
+
+// TestIndexerReconnects drops the connection every few frames: the consumer
+// reconnects, each reconnect asks for a cursor at or before the last event it
+// received (a rewind, never a skip), and the end state is the same as one
+// clean pass.
+func TestIndexerReconnects(t *testing.T) {
+	frames, exp := jetstreamtest.Generate(jetstreamtest.StreamSpec{Events: 600, Seed: 7, Accounts: 15})
+	srv := jetstreamtest.NewServer(frames)
+	defer srv.Close()
+	srv.DropConnections(45, 20)
+	s := openStore(t)
+	if _, err := s.ApplyBatch(context.Background(), nil, frames[0].TimeUS); err != nil {
+		t.Fatal(err)
+	}
+	runIndexer(t, s, srv, exp.LastTimeUS)
+
+	reqs := srv.Requests()
+	if len(reqs) < 10 {
+		t.Fatalf("only %d connections; the drops did not happen", len(reqs))
+	}
+	for i := 1; i < len(reqs); i++ {
+		prev, cur := reqs[i-1], reqs[i]
+		if cur.Cursor == 0 {
+			t.Fatalf("reconnect %d asked for the live tip: events would be skipped", i)
+		}
+		if prev.LastSent > 0 && cur.Cursor > prev.LastSent {
+			t.Errorf("reconnect %d resumed at %d, after the last event received %d: skipped", i, cur.Cursor, prev.LastSent)
+		}
+		if prev.LastSent > 0 && cur.Cursor >= prev.LastSent {
+			t.Errorf("reconnect %d did not rewind (%d >= %d)", i, cur.Cursor, prev.LastSent)
+		}
+	}
+	assertState(t, s, exp)
+}
+
+func assertState(t *testing.T, s *sqlite.Store, exp jetstreamtest.Expected) {
+	t.Helper()
+	ctx := context.Background()
+	c, err := s.Count(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Visible != int64(len(exp.Visible)) || c.Hidden != int64(exp.Hidden) {
+		t.Fatalf("visible/hidden = %d/%d, want %d/%d", c.Visible, c.Hidden, len(exp.Visible), exp.Hidden)
+	}
+	uris := make([]syntax.ATURI, 0, len(exp.Visible))
+	for u := range exp.Visible {
+		uris = append(uris, syntax.ATURI(u))
+	}
+	rows, err := s.Tracks(ctx, uris)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != len(uris) {
+		t.Fatalf("found %d of %d visible tracks", len(rows), len(uris))
+	}
+	for _, r := range rows {
+		if want := exp.Visible[r.URI().String()]; r.Title != want {
+			t.Errorf("%s title = %q, want %q", r.URI(), r.Title, want)
+		}
+	}
+}

@@ -1,0 +1,143 @@
+package indexer
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/goccy/go-json"
+
+	"github.com/bluesky-social/jetstream/pkg/models"
+
+	"github.com/relaymusic/relay"
+)
+
+const goodRecord = `{"$type":"app.relay.track","title":"Jóga","artist":"Björk","audioUrl":"https://audio.relay.example/j.mp3","fileType":"mp3","duration":305,"createdAt":"2025-10-03T09:00:00.000Z"}`
+
+func commitFrame(did, op, coll, rkey, rev, cid, record string) string {
+	c := map[string]any{"rev": rev, "operation": op, "collection": coll, "rkey": rkey}
+	if record != "" {
+		c["record"] = json.RawMessage(record)
+	}
+	if cid != "" {
+		c["cid"] = cid
+	}
+	b, _ := json.Marshal(map[string]any{"did": did, "time_us": 1779719009132431, "kind": "commit", "commit": c})
+	return string(b)
+}
+
+func TestParseEvent(t *testing.T) {
+	const (
+		did  = "did:plc:alice5rxbvqptxhmrrkjtu6m"
+		rkey = "3mmoojp7etg2a"
+		rev  = "3mmoojp7vgo2a"
+		cid  = "bafyreib2rxk3rybk3aobmv5cjuql3bm2twh4jo5uxcpjwbdlbbn5gyzmxq"
+		coll = "app.relay.track"
+	)
+	cases := []struct {
+		name   string
+		frame  string
+		kind   relay.EventKind
+		reason string // "" for a valid event
+	}{
+		{"create", commitFrame(did, "create", coll, rkey, rev, cid, goodRecord), relay.TrackPut, ""},
+		{"update", commitFrame(did, "update", coll, rkey, rev, cid, goodRecord), relay.TrackPut, ""},
+		{"delete", commitFrame(did, "delete", coll, rkey, rev, "", ""), relay.TrackDelete, ""},
+		{"did:web", commitFrame("did:web:artist.example.com", "create", coll, rkey, rev, cid, goodRecord), relay.TrackPut, ""},
+		{"identity", `{"did":"` + did + `","time_us":1,"kind":"identity","identity":{"did":"` + did + `","handle":"Alice.Example.com","seq":1,"time":"2026-05-25T14:23:29.950Z"}}`, relay.IdentityUpdate, ""},
+		{"identity without handle", `{"did":"` + did + `","time_us":1,"kind":"identity","identity":{"did":"` + did + `","seq":1,"time":"2026-05-25T14:23:29.950Z"}}`, relay.IdentityUpdate, ""},
+		{"account", `{"did":"` + did + `","time_us":1,"kind":"account","account":{"active":false,"did":"` + did + `","seq":1,"status":"deactivated","time":"2026-05-25T14:23:29.950Z"}}`, relay.AccountStatus, ""},
+		{"bad did", commitFrame("alice", "create", coll, rkey, rev, cid, goodRecord), 0, ReasonBadDID},
+		{"other collection", commitFrame(did, "create", "app.bsky.feed.post", rkey, rev, cid, `{"$type":"app.bsky.feed.post"}`), 0, ReasonBadCollection},
+		{"rkey not a tid", commitFrame(did, "create", coll, "self", rev, cid, goodRecord), 0, ReasonBadRKey},
+		{"bad rev", commitFrame(did, "create", coll, rkey, "1", cid, goodRecord), 0, ReasonBadRev},
+		{"bad rev on delete", commitFrame(did, "delete", coll, rkey, "", "", ""), 0, ReasonBadRev},
+		{"bad cid", commitFrame(did, "create", coll, rkey, rev, "nope", goodRecord), 0, ReasonBadCID},
+		{"unknown operation", commitFrame(did, "archive", coll, rkey, rev, cid, goodRecord), 0, ReasonBadOperation},
+		{"create without record", commitFrame(did, "create", coll, rkey, rev, cid, ""), 0, ReasonMissingBody},
+		{"record missing fileType", commitFrame(did, "create", coll, rkey, rev, cid, strings.Replace(goodRecord, `"fileType":"mp3",`, "", 1)), 0, ReasonInvalidRecord},
+		{"record with 281-character title", commitFrame(did, "create", coll, rkey, rev, cid, strings.Replace(goodRecord, "Jóga", strings.Repeat("x", 281), 1)), 0, ReasonInvalidRecord},
+		{"record with wrong $type", commitFrame(did, "create", coll, rkey, rev, cid, strings.Replace(goodRecord, coll, "app.relay.trac", 1)), 0, ReasonInvalidRecord},
+		{"http audio", commitFrame(did, "create", coll, rkey, rev, cid, strings.Replace(goodRecord, "https:", "http:", 1)), 0, ReasonInsecureURL},
+		{"javascript audio", commitFrame(did, "create", coll, rkey, rev, cid, strings.Replace(goodRecord, "https://audio.relay.example/j.mp3", "javascript:alert(1)", 1)), 0, ReasonInsecureURL},
+		{"bad handle", `{"did":"` + did + `","time_us":1,"kind":"identity","identity":{"did":"` + did + `","handle":"not a handle","seq":1,"time":"x"}}`, 0, ReasonBadHandle},
+		{"account without body", `{"did":"` + did + `","time_us":1,"kind":"account"}`, 0, ReasonMissingBody},
+		{"unknown kind", `{"did":"` + did + `","time_us":1,"kind":"sync"}`, 0, ReasonUnknownKind},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var evt models.Event
+			if err := json.Unmarshal([]byte(tc.frame), &evt); err != nil {
+				t.Fatal(err)
+			}
+			ev, err := ParseEvent(&evt)
+			if tc.reason == "" {
+				if err != nil {
+					t.Fatalf("want valid, got %v", err)
+				}
+				if ev.Kind != tc.kind {
+					t.Fatalf("kind = %d, want %d", ev.Kind, tc.kind)
+				}
+				return
+			}
+			var rej *RejectError
+			if !errors.As(err, &rej) {
+				t.Fatalf("want a RejectError with reason %s, got %v", tc.reason, err)
+			}
+			if rej.Reason != tc.reason {
+				t.Fatalf("reason = %s, want %s (%v)", rej.Reason, tc.reason, rej.Err)
+			}
+			if strings.Contains(rej.Error(), "Björk") {
+				t.Errorf("the error carries the record body: %v", rej)
+			}
+		})
+	}
+}
+
+func TestParseTrackFields(t *testing.T) {
+	var evt models.Event
+	rec := `{"$type":"app.relay.track","title":"Jóga","artist":"Björk","album":"Homogenic","audioUrl":"https://audio.relay.example/j.flac","fileType":"FLAC","duration":305,"createdAt":"2025-10-03T09:00:00.000Z","features":[{"did":"did:plc:mark4hmc3inwkbiwbx6ndpbq","displayName":"Mark Bell"}],"imageUrl":"http://img.example/cover.jpg","genre":"art pop","tags":["iceland"]}`
+	if err := json.Unmarshal([]byte(commitFrame("did:plc:alice5rxbvqptxhmrrkjtu6m", "create", "app.relay.track", "3mmoojp7etg2a", "3mmoojp7vgo2a", "bafyreib2rxk3rybk3aobmv5cjuql3bm2twh4jo5uxcpjwbdlbbn5gyzmxq", rec)), &evt); err != nil {
+		t.Fatal(err)
+	}
+	ev, err := ParseEvent(&evt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := ev.Track
+	if tr.Title != "Jóga" || tr.Artist != "Björk" || tr.Album != "Homogenic" || tr.Genre != "art pop" ||
+		len(tr.Tags) != 1 || tr.Duration == nil || *tr.Duration != 305 || tr.FileType != "flac" ||
+		len(tr.Features) != 1 || tr.Features[0].DisplayName != "Mark Bell" || tr.CreatedAt.Year() != 2025 {
+		t.Errorf("fields = %+v", tr)
+	}
+	if tr.ImageURL != "" {
+		t.Errorf("a plain-http cover must be left out, got %q", tr.ImageURL)
+	}
+	if string(tr.Record) != rec {
+		t.Errorf("record not kept as written")
+	}
+}
+
+// FuzzParseEvent: network input never panics the parser, and whatever it
+// accepts is well-formed.
+func FuzzParseEvent(f *testing.F) {
+	f.Add(commitFrame("did:plc:alice5rxbvqptxhmrrkjtu6m", "create", "app.relay.track", "3mmoojp7etg2a", "3mmoojp7vgo2a", "bafyreib2rxk3rybk3aobmv5cjuql3bm2twh4jo5uxcpjwbdlbbn5gyzmxq", goodRecord))
+	f.Add(`{"did":"did:plc:x","kind":"identity","identity":{"handle":"a.b"}}`)
+	f.Fuzz(func(t *testing.T, frame string) {
+		var evt models.Event
+		if json.Unmarshal([]byte(frame), &evt) != nil {
+			return
+		}
+		ev, err := ParseEvent(&evt)
+		if err != nil {
+			var rej *RejectError
+			if !errors.As(err, &rej) {
+				t.Fatalf("error is not a RejectError: %v", err)
+			}
+			return
+		}
+		if ev.Kind == relay.TrackPut && (ev.Track == nil || ev.Track.Title == "" || !strings.HasPrefix(ev.Track.AudioURL, "https://")) {
+			t.Fatalf("accepted a bad track: %+v", ev.Track)
+		}
+	})
+}

@@ -31,7 +31,10 @@ type Config struct {
 	// older than that means events were missed (the public hosts keep about
 	// 36 hours and silently clamp an older cursor).
 	Retention time.Duration // default 36h
-	Log       *slog.Logger
+	// StartCursor is where to start when the store has no cursor yet
+	// (0: the live tip).
+	StartCursor int64
+	Log         *slog.Logger
 	// Committed, if set, is called after every commit (to wake the search
 	// index's follower).
 	Committed func()
@@ -99,6 +102,9 @@ func (ix *Indexer) Run(ctx context.Context) error {
 	cursor, err := ix.cfg.Store.Cursor(ctx)
 	if err != nil {
 		return fmt.Errorf("reading stored cursor: %w", err)
+	}
+	if cursor == 0 {
+		cursor = ix.cfg.StartCursor
 	}
 	ix.mu.Lock()
 	ix.cursor = cursor

@@ -65,7 +65,9 @@ func runIndexer(t *testing.T, s *sqlite.Store, srv *jetstreamtest.Server, last i
 	}
 }
 
-func rejected(reason string) float64 { return testutil.ToFloat64(rejectedTotal.WithLabelValues(reason)) }
+func rejected(reason string) float64 {
+	return testutil.ToFloat64(rejectedTotal.WithLabelValues(reason))
+}
 
 func TestIndexerRecordedFrames(t *testing.T) {
 	frames, err := jetstreamtest.LoadFrames("testdata/stream.jsonl")

@@ -1,0 +1,123 @@
+package appview
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/bluesky-social/indigo/atproto/syntax"
+
+	"github.com/relaymusic/relay/search"
+	"github.com/relaymusic/relay/sqlite"
+)
+
+// getDiscoveryFeed: app.relay.feed.getDiscoveryFeed.
+func (s *Server) getDiscoveryFeed(ctx context.Context, r *http.Request) (any, error) {
+	q := r.URL.Query()
+	limit, err := limitParam(q)
+	if err != nil {
+		return nil, err
+	}
+	var after *sqlite.FeedKey
+	if c := q.Get("cursor"); c != "" {
+		k, err := decodeFeedCursor(c)
+		if err != nil {
+			return nil, err
+		}
+		after = &k
+	}
+	rows, err := s.store.Feed(ctx, after, limit)
+	if err != nil {
+		return nil, err
+	}
+	out := struct {
+		Cursor string      `json:"cursor,omitempty"`
+		Feed   []TrackView `json:"feed"`
+	}{Feed: trackViews(rows)}
+	if len(rows) == limit {
+		last := rows[len(rows)-1]
+		out.Cursor = encodeFeedCursor(sqlite.FeedKey{SortAt: last.SortAt.UnixMicro(), DID: last.DID, RKey: last.RKey})
+	}
+	return out, nil
+}
+
+// The feed cursor is the last track's position in feed order, opaque to
+// clients: base64url of "sortAt rkey did".
+func encodeFeedCursor(k sqlite.FeedKey) string {
+	raw := strconv.FormatInt(k.SortAt, 10) + " " + k.RKey.String() + " " + k.DID.String()
+	return base64.RawURLEncoding.EncodeToString([]byte(raw))
+}
+
+func decodeFeedCursor(c string) (sqlite.FeedKey, error) {
+	bad := invalidRequest("cursor is not one this feed returned")
+	raw, err := base64.RawURLEncoding.DecodeString(c)
+	if err != nil {
+		return sqlite.FeedKey{}, bad
+	}
+	parts := strings.SplitN(string(raw), " ", 3)
+	if len(parts) != 3 {
+		return sqlite.FeedKey{}, bad
+	}
+	sortAt, err := strconv.ParseInt(parts[0], 10, 64)
+	if err != nil {
+		return sqlite.FeedKey{}, bad
+	}
+	rkey, err := syntax.ParseRecordKey(parts[1])
+	if err != nil {
+		return sqlite.FeedKey{}, bad
+	}
+	did, err := syntax.ParseDID(parts[2])
+	if err != nil {
+		return sqlite.FeedKey{}, bad
+	}
+	return sqlite.FeedKey{SortAt: sortAt, DID: did, RKey: rkey}, nil
+}
+
+// searchTracks: app.relay.feed.searchTracks.
+func (s *Server) searchTracks(ctx context.Context, r *http.Request) (any, error) {
+	q := r.URL.Query()
+	limit, err := limitParam(q)
+	if err != nil {
+		return nil, err
+	}
+	text := q.Get("q")
+	if strings.TrimSpace(text) == "" {
+		return nil, invalidRequest("q is required")
+	}
+	sq := search.Query{Text: text, Limit: limit, Cursor: q.Get("cursor")}
+	switch q.Get("sort") {
+	case "", "relevance":
+		sq.Sort = search.SortRelevance
+	case "newest":
+		sq.Sort = search.SortNewest
+	default:
+		return nil, invalidRequest("sort must be relevance or newest, got %q", q.Get("sort"))
+	}
+	res, err := s.index.Search(ctx, sq)
+	switch {
+	case errors.Is(err, search.ErrBadCursor):
+		return nil, invalidRequest("cursor is not valid or has expired; start the search again")
+	case errors.Is(err, search.ErrBadQuery):
+		return nil, invalidRequest("%s", strings.TrimPrefix(err.Error(), search.ErrBadQuery.Error()+": "))
+	case err != nil:
+		return nil, err
+	}
+	uris := make([]syntax.ATURI, 0, len(res.URIs))
+	for _, u := range res.URIs {
+		uris = append(uris, syntax.ATURI(u))
+	}
+	// The index may be a moment behind the store: a track hidden or deleted
+	// since is left out here, never shown.
+	rows, err := s.store.Tracks(ctx, uris)
+	if err != nil {
+		return nil, err
+	}
+	return struct {
+		Cursor    string      `json:"cursor,omitempty"`
+		HitsTotal uint64      `json:"hitsTotal"`
+		Tracks    []TrackView `json:"tracks"`
+	}{Cursor: res.Cursor, HitsTotal: res.Total, Tracks: trackViews(rows)}, nil
+}

@@ -1,0 +1,164 @@
+package appview
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/bluesky-social/indigo/atproto/syntax"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/relaymusic/relay/search"
+	"github.com/relaymusic/relay/sqlite"
+)
+
+// Store is what the appview reads from the store.
+type Store interface {
+	Feed(ctx context.Context, after *sqlite.FeedKey, limit int) ([]*sqlite.TrackRow, error)
+	Tracks(ctx context.Context, uris []syntax.ATURI) ([]*sqlite.TrackRow, error)
+}
+
+// Searcher is what the appview asks of the search index.
+type Searcher interface {
+	Search(ctx context.Context, q search.Query) (search.Result, error)
+}
+
+// Health is the body of /xrpc/_health beyond the version.
+type Health struct {
+	Ingest   IngestHealth `json:"ingest"`
+	Index    IndexHealth  `json:"index"`
+	Warnings []string     `json:"warnings,omitempty"`
+}
+
+// IngestHealth is the jetstream consumer's state.
+type IngestHealth struct {
+	Host      string `json:"host,omitempty"`
+	Connected bool   `json:"connected"`
+	// Cursor is the time_us of the last committed event.
+	Cursor int64 `json:"cursor,omitempty"`
+	// CursorAgeSeconds is now minus Cursor.
+	CursorAgeSeconds float64 `json:"cursorAgeSeconds,omitempty"`
+}
+
+// IndexHealth is the search index's distance from the store.
+type IndexHealth struct {
+	AppliedSeq int64 `json:"appliedSeq"`
+	OutboxSeq  int64 `json:"outboxSeq"`
+}
+
+// Config configures a Server.
+type Config struct {
+	Store   Store
+	Index   Searcher
+	Version string
+	// Health reports the service's state for /xrpc/_health.
+	Health func(ctx context.Context) Health
+	Log    *slog.Logger
+}
+
+// Server serves the appview's HTTP endpoints.
+type Server struct {
+	store   Store
+	index   Searcher
+	version string
+	health  func(ctx context.Context) Health
+	log     *slog.Logger
+	mux     *http.ServeMux
+}
+
+// New returns a Server.
+func New(cfg Config) *Server {
+	s := &Server{store: cfg.Store, index: cfg.Index, version: cfg.Version, health: cfg.Health, log: cfg.Log, mux: http.NewServeMux()}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	s.mux.Handle("GET /metrics", promhttp.Handler())
+	s.mux.HandleFunc("GET /xrpc/_health", s.handleHealth)
+	s.query("app.relay.feed.getDiscoveryFeed", s.getDiscoveryFeed)
+	s.query("app.relay.feed.searchTracks", s.searchTracks)
+	s.mux.HandleFunc("/xrpc/{method}", s.notImplemented)
+	s.mux.HandleFunc("GET /{$}", s.handleRoot)
+	return s
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Access-Control-Allow-Origin", "*") // XRPC queries are public
+	s.mux.ServeHTTP(w, r)
+}
+
+var (
+	requestsTotal = promauto.NewCounterVec(prometheus.CounterOpts{
+		Name: "relay_xrpc_requests_total",
+		Help: "XRPC requests, by method and HTTP status.",
+	}, []string{"method", "status"})
+	requestSeconds = promauto.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "relay_xrpc_request_duration_seconds",
+		Help:    "XRPC request latency, by method.",
+		Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16),
+	}, []string{"method"})
+)
+
+// query registers an XRPC query handler with metrics and error handling.
+func (s *Server) query(nsid string, h func(ctx context.Context, r *http.Request) (any, error)) {
+	s.mux.HandleFunc("GET /xrpc/"+nsid, func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		out, err := h(r.Context(), r)
+		status := http.StatusOK
+		if err != nil {
+			rec := &statusRecorder{ResponseWriter: w}
+			writeError(rec, r, s.log, err)
+			status = rec.status
+		} else {
+			writeJSON(w, status, out)
+		}
+		requestsTotal.WithLabelValues(nsid, strconv.Itoa(status)).Inc()
+		requestSeconds.WithLabelValues(nsid).Observe(time.Since(start).Seconds())
+	})
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	r.status = code
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
+	body := struct {
+		Version string `json:"version"`
+		Health
+	}{Version: s.version}
+	if s.health != nil {
+		body.Health = s.health(r.Context())
+	}
+	writeJSON(w, http.StatusOK, body)
+}
+
+func (s *Server) notImplemented(w http.ResponseWriter, r *http.Request) {
+	requestsTotal.WithLabelValues("other", strconv.Itoa(http.StatusNotImplemented)).Inc()
+	writeJSON(w, http.StatusNotImplemented, &xrpcError{Name: "MethodNotImplemented", Message: "no such method: " + r.PathValue("method")})
+}
+
+func (s *Server) handleRoot(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	var b strings.Builder
+	b.WriteString("relay discovery service " + s.version + "\n\n")
+	b.WriteString("GET /xrpc/app.relay.feed.getDiscoveryFeed?limit=&cursor=\n")
+	b.WriteString("GET /xrpc/app.relay.feed.searchTracks?q=&sort=relevance|newest&limit=&cursor=\n")
+	b.WriteString("GET /xrpc/_health\n")
+	b.WriteString("GET /metrics\n")
+	_, _ = w.Write([]byte(b.String()))
+}
+
+func methodName(r *http.Request) string {
+	return strings.TrimPrefix(r.URL.Path, "/xrpc/")
+}

@@ -1,0 +1,91 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/relaymusic/relay/search"
+	"github.com/relaymusic/relay/sqlite"
+)
+
+// openIndex opens the search index and makes sure the outbox can still bring
+// it up to date: an index that is missing pruned entries (new, lost, or older
+// than the outbox floor) or that is ahead of the store (the database was
+// replaced) is rebuilt from SQLite first.
+func openIndex(ctx context.Context, store *sqlite.Store, dir string, log *slog.Logger) (*search.Index, error) {
+	idx, err := search.Open(dir)
+	if err != nil {
+		return nil, fmt.Errorf("opening search index: %w", err)
+	}
+	applied, err := idx.AppliedSeq()
+	if err != nil {
+		idx.Close()
+		return nil, err
+	}
+	floor, err := store.OutboxFloor(ctx)
+	if err != nil {
+		idx.Close()
+		return nil, err
+	}
+	head, err := store.OutboxSeq(ctx)
+	if err != nil {
+		idx.Close()
+		return nil, err
+	}
+	if (floor == 0 || applied >= floor-1) && applied <= head {
+		return idx, nil
+	}
+	log.Warn("search index cannot catch up from the outbox; rebuilding it from SQLite", "applied_seq", applied, "outbox_floor", floor, "outbox_head", head)
+	if err := idx.Close(); err != nil {
+		return nil, fmt.Errorf("closing search index: %w", err)
+	}
+	if err := rebuild(ctx, store, dir, log); err != nil {
+		return nil, err
+	}
+	return search.Open(dir)
+}
+
+// rebuild builds the index at dir from every visible track in the store.
+func rebuild(ctx context.Context, store *sqlite.Store, dir string, log *slog.Logger) error {
+	start := time.Now()
+	// Read the outbox head first: changes made while tracks are listed
+	// replay on top of the rebuilt index.
+	seq, err := store.OutboxSeq(ctx)
+	if err != nil {
+		return err
+	}
+	if err := search.Rebuild(ctx, dir, seq, store.VisibleTracks(ctx)); err != nil {
+		return fmt.Errorf("rebuilding search index: %w", err)
+	}
+	log.Info("search index rebuilt", "seq", seq, "took", time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+// follow keeps the index applying the outbox: at once when this process
+// commits (wake), and every poll interval for what other processes (relay
+// backfill) write. Applied entries are pruned from the outbox.
+func follow(ctx context.Context, idx *search.Index, store *sqlite.Store, wake <-chan struct{}, poll time.Duration, log *slog.Logger) error {
+	t := time.NewTicker(poll)
+	defer t.Stop()
+	for {
+		n, err := idx.CatchUp(ctx, store)
+		if err != nil && ctx.Err() == nil {
+			log.Error("search index catch-up failed; retrying", "err", err, "retry_in", poll)
+		}
+		if n > 0 {
+			if seq, err := idx.AppliedSeq(); err == nil {
+				if err := store.PruneOutbox(ctx, seq); err != nil && ctx.Err() == nil {
+					log.Warn("pruning outbox failed", "err", err)
+				}
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-wake:
+		case <-t.C:
+		}
+	}
+}

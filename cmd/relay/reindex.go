@@ -1,0 +1,23 @@
+package main
+
+import (
+	"log/slog"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/relaymusic/relay/sqlite"
+)
+
+var reindexCommand = &cli.Command{
+	Name:  "reindex",
+	Usage: "rebuild the search index from SQLite (stop relay serve first: one process holds the index)",
+	Flags: []cli.Flag{dataDirFlag},
+	Action: func(c *cli.Context) error {
+		store, err := sqlite.Open(c.Context, dbPath(c.String("data-dir")))
+		if err != nil {
+			return err
+		}
+		defer store.Close()
+		return rebuild(c.Context, store, indexPath(c.String("data-dir")), slog.Default())
+	},
+}

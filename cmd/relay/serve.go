@@ -1,0 +1,131 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"time"
+
+	"github.com/urfave/cli/v2"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/relaymusic/relay/appview"
+	"github.com/relaymusic/relay/indexer"
+	"github.com/relaymusic/relay/search"
+	"github.com/relaymusic/relay/sqlite"
+)
+
+var serveCommand = &cli.Command{
+	Name:  "serve",
+	Usage: "consume jetstream into SQLite and the search index, and serve the XRPC appview",
+	Flags: []cli.Flag{
+		&cli.StringFlag{Name: "listen", Value: ":8080", Usage: "HTTP listen address", EnvVars: []string{"RELAY_LISTEN"}},
+		dataDirFlag,
+		&cli.StringSliceFlag{
+			Name:    "jetstream-url",
+			Value:   cli.NewStringSlice(indexer.DefaultJetstreamHosts...),
+			Usage:   "jetstream /subscribe URLs, tried in turn (repeatable or comma-separated)",
+			EnvVars: []string{"RELAY_JETSTREAM_URL"},
+		},
+		&cli.Int64Flag{Name: "jetstream-cursor", Usage: "where to start when no cursor is stored yet (unix microseconds; 0: the live tip, and `relay backfill` brings the past)", EnvVars: []string{"RELAY_JETSTREAM_CURSOR"}},
+		&cli.DurationFlag{Name: "jetstream-retention", Value: 36 * time.Hour, Usage: "how far back the upstream keeps events; an older stored cursor means events were missed", EnvVars: []string{"RELAY_JETSTREAM_RETENTION"}},
+		&cli.DurationFlag{Name: "index-poll", Value: time.Second, Usage: "how often the search index polls the outbox for changes written by other processes", EnvVars: []string{"RELAY_INDEX_POLL"}},
+	},
+	Action: runServe,
+}
+
+// paths of the data dir's contents.
+func dbPath(dataDir string) string    { return filepath.Join(dataDir, "relay.db") }
+func indexPath(dataDir string) string { return filepath.Join(dataDir, "search.bleve") }
+
+func runServe(c *cli.Context) error {
+	ctx := c.Context
+	log := slog.Default()
+	dataDir := c.String("data-dir")
+
+	store, err := sqlite.Open(ctx, dbPath(dataDir))
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	idx, err := openIndex(ctx, store, indexPath(dataDir), log)
+	if err != nil {
+		return err
+	}
+	defer idx.Close()
+
+	wake := make(chan struct{}, 1)
+	ingest := indexer.New(indexer.Config{
+		Store:       store,
+		Subscriber:  indexer.SubscriberConfig{Hosts: c.StringSlice("jetstream-url")},
+		Retention:   c.Duration("jetstream-retention"),
+		StartCursor: c.Int64("jetstream-cursor"),
+		Log:         log,
+		Committed: func() {
+			select {
+			case wake <- struct{}{}:
+			default:
+			}
+		},
+	})
+
+	ln, err := net.Listen("tcp", c.String("listen"))
+	if err != nil {
+		return fmt.Errorf("listening on %s: %w", c.String("listen"), err)
+	}
+	srv := &http.Server{
+		Handler: appview.New(appview.Config{
+			Store:   store,
+			Index:   idx,
+			Version: versionString(),
+			Log:     log,
+			Health: func(ctx context.Context) appview.Health {
+				return health(ctx, ingest, idx, store)
+			},
+		}),
+		ReadHeaderTimeout: 10 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+	}
+	log.Info("relay serving", "addr", ln.Addr().String(), "data_dir", dataDir, "version", versionString())
+
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return ingest.Run(gctx) })
+	g.Go(func() error { return follow(gctx, idx, store, wake, c.Duration("index-poll"), log) })
+	g.Go(func() error {
+		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("http server: %w", err)
+		}
+		return nil
+	})
+	g.Go(func() error {
+		<-gctx.Done()
+		shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		return srv.Shutdown(shutdownCtx)
+	})
+	err = g.Wait()
+	log.Info("relay stopped")
+	if errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return err
+}
+
+func health(ctx context.Context, ingest *indexer.Indexer, idx *search.Index, store *sqlite.Store) appview.Health {
+	st := ingest.Status()
+	h := appview.Health{Ingest: appview.IngestHealth{Host: st.Host, Connected: st.Connected, Cursor: st.Cursor}}
+	if st.Cursor > 0 {
+		h.Ingest.CursorAgeSeconds = time.Since(time.UnixMicro(st.Cursor)).Seconds()
+	}
+	if st.Warning != "" {
+		h.Warnings = append(h.Warnings, st.Warning)
+	}
+	h.Index.AppliedSeq, _ = idx.AppliedSeq()
+	h.Index.OutboxSeq, _ = store.OutboxSeq(ctx)
+	return h
+}

@@ -1,0 +1,35 @@
+// Package search is relay's full-text index of tracks: a Bleve (scorch)
+// index in the data dir that serves search-as-you-type over title, artist,
+// album, genre and tags, and "newest first" lists of matches.
+//
+// The index is a derived projection of SQLite, never a source of truth. It
+// holds exactly the visible tracks (live, account active) and is kept in
+// step through the outbox: every SQLite change has a sequence number, and
+// Apply writes the documents of a run of changes and the highest sequence
+// in the same Bleve batch. After a crash the index is therefore exactly at
+// some sequence, and CatchUp/Follow replay from there; replays are no-ops.
+// `relay reindex` (Rebuild) throws the index away and builds it from the
+// track table, stamped with the outbox sequence read before listing.
+//
+// Invariants:
+//   - doc id = the track's at-uri; Bleve stores no field values, no _all
+//     field, no term vectors, and has no dynamic mapping, so the index holds
+//     only what queries need.
+//   - the analyzer "music" (ASCII folding, Unicode words, lower case, no stop
+//     words, no stemming) analyses both documents and query text.
+//   - typo tolerance counts runes (0 edits up to 3, 1 from 4, 2 from 8) with
+//     the first letter fixed; an exact term always outweighs prefix and fuzzy
+//     terms; every query word must match.
+//   - paging never repeats or skips while the index changes: newest-first
+//     uses search-after on (sortAt, _id); relevance freezes the first
+//     ranking (up to 1000 ids) in memory for the life of its cursor.
+//
+// Files:
+//   - doc.go: this overview.
+//   - mapping.go: analyzers, field mapping, and the Bleve document of a track.
+//   - index.go: Open/Close, AppliedSeq, Apply (docs + seq in one batch), DocCount.
+//   - follow.go: Source, CatchUp and Follow, which keep the index in step with the outbox.
+//   - rebuild.go: Rebuild, the bulk build behind `relay reindex`.
+//   - query.go: Query/Result, query analysis and construction, Search for both sorts.
+//   - cursor.go: opaque cursors, ErrBadCursor, and the cache of frozen relevance rankings.
+package search

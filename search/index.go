@@ -1,0 +1,187 @@
+package search
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"sync"
+
+	"github.com/blevesearch/bleve/v2"
+	"github.com/blevesearch/bleve/v2/index/scorch"
+	"github.com/blevesearch/bleve/v2/mapping"
+
+	"github.com/relaymusic/relay"
+)
+
+// Internal (non-document) keys, written in the same batch as the documents
+// they describe.
+var (
+	keyOutboxSeq = []byte("outboxSeq")
+	keyMapping   = []byte("relayMapping")
+)
+
+// Index is relay's search index: a Bleve index holding the visible tracks,
+// and the outbox sequence it has applied.
+type Index struct {
+	bi bleve.Index
+	// writeMu serialises Apply so that reading AppliedSeq and writing the
+	// batch that advances it cannot interleave.
+	writeMu sync.Mutex
+	snaps   *snapshotCache
+}
+
+// Open opens the index at dir, creating it with relay's mapping if absent.
+func Open(dir string) (*Index, error) {
+	bi, err := openBleve(dir)
+	if errors.Is(err, bleve.ErrorIndexPathDoesNotExist) {
+		// A Rebuild interrupted between its two renames leaves the last good
+		// index at dir.old; an empty index at seq 0 would silently miss
+		// every track not in the outbox.
+		if _, serr := os.Stat(dir + ".old"); serr == nil {
+			return nil, fmt.Errorf("search: open index %s: missing, but %s.old exists (interrupted reindex): run `relay reindex`", dir, dir)
+		}
+		bi, err = createBleve(dir, false)
+		if err == nil {
+			// Mark it as ours, at seq 0, so a later Open can check the mapping.
+			b := bi.NewBatch()
+			b.SetInternal(keyMapping, []byte(mappingVersion))
+			b.SetInternal(keyOutboxSeq, encodeSeq(0))
+			if err = bi.Batch(b); err != nil {
+				_ = bi.Close()
+			}
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("search: open index %s: %w", dir, err)
+	}
+	v, err := bi.GetInternal(keyMapping)
+	if err == nil && string(v) != mappingVersion {
+		err = fmt.Errorf("index mapping is %q, this build needs %q: run `relay reindex`", v, mappingVersion)
+	}
+	if err != nil {
+		_ = bi.Close()
+		return nil, fmt.Errorf("search: open index %s: %w", dir, err)
+	}
+	configureSearcher()
+	return &Index{bi: bi, snaps: newSnapshotCache(snapshotTTL, snapshotMaxEntries)}, nil
+}
+
+// openBleve opens an existing index for normal, crash-safe use. Rebuild
+// creates indexes with unsafe_batch, and Bleve keeps the creation config in
+// index_meta.json, so it is overridden here on every open.
+func openBleve(dir string) (bleve.Index, error) {
+	return bleve.OpenUsing(dir, map[string]any{"unsafe_batch": false})
+}
+
+// createBleve creates a scorch index with relay's mapping at dir, which must
+// not exist.
+func createBleve(dir string, unsafeBatch bool) (bleve.Index, error) {
+	m, err := newMapping()
+	if err != nil {
+		return nil, err
+	}
+	var cfg map[string]any
+	if unsafeBatch {
+		cfg = map[string]any{"unsafe_batch": true}
+	}
+	return bleve.NewUsing(dir, m, scorch.Name, scorch.Name, cfg)
+}
+
+// Close closes the index.
+func (ix *Index) Close() error {
+	if err := ix.bi.Close(); err != nil {
+		return fmt.Errorf("search: close index: %w", err)
+	}
+	return nil
+}
+
+// Mapping is the index's mapping, as stored in the index.
+func (ix *Index) Mapping() mapping.IndexMapping { return ix.bi.Mapping() }
+
+// AppliedSeq is the last outbox sequence applied (0 for a new index).
+func (ix *Index) AppliedSeq() (int64, error) {
+	v, err := ix.bi.GetInternal(keyOutboxSeq)
+	if err != nil {
+		return 0, fmt.Errorf("search: read applied seq: %w", err)
+	}
+	seq, err := decodeSeq(v)
+	if err != nil {
+		return 0, fmt.Errorf("search: read applied seq: %w", err)
+	}
+	return seq, nil
+}
+
+func encodeSeq(seq int64) []byte { return strconv.AppendInt(nil, seq, 10) }
+
+func decodeSeq(v []byte) (int64, error) {
+	if len(v) == 0 {
+		return 0, nil
+	}
+	seq, err := strconv.ParseInt(string(v), 10, 64)
+	if err != nil || seq < 0 {
+		return 0, fmt.Errorf("bad stored seq %q", v)
+	}
+	return seq, nil
+}
+
+// Apply indexes the changes in one Bleve batch (Change.Track nil deletes the
+// doc Change.URI, else the track is indexed) and stores the highest Seq in
+// the same batch, so documents and sequence are never out of step. Changes
+// must be in strictly increasing seq order; those at or below AppliedSeq are
+// skipped, which makes replays after a crash harmless.
+func (ix *Index) Apply(ctx context.Context, changes []relay.Change) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("search: apply: %w", err)
+	}
+	ix.writeMu.Lock()
+	defer ix.writeMu.Unlock()
+
+	applied, err := ix.AppliedSeq()
+	if err != nil {
+		return err
+	}
+	b := ix.bi.NewBatch()
+	last, top := int64(-1), applied
+	for _, c := range changes {
+		if c.Seq <= last {
+			return fmt.Errorf("search: apply: seq %d follows %d: changes out of order", c.Seq, last)
+		}
+		last = c.Seq
+		if c.Seq <= applied {
+			continue
+		}
+		top = c.Seq
+		id := c.URI.String()
+		if c.Track == nil {
+			b.Delete(id)
+			continue
+		}
+		// The doc id must be the track's own URI, or deletes of c.URI would
+		// miss it and the index would drift from SQLite.
+		if tid := c.Track.URI().String(); tid != id {
+			return fmt.Errorf("search: apply: change %d is for %s but carries track %s", c.Seq, id, tid)
+		}
+		if err := b.Index(id, document(c.Track)); err != nil {
+			return fmt.Errorf("search: apply: index %s: %w", id, err)
+		}
+	}
+	if top == applied {
+		return nil
+	}
+	b.SetInternal(keyOutboxSeq, encodeSeq(top))
+	if err := ix.bi.Batch(b); err != nil {
+		return fmt.Errorf("search: apply up to seq %d: %w", top, err)
+	}
+	return nil
+}
+
+// DocCount is the number of indexed (visible) tracks.
+func (ix *Index) DocCount() (uint64, error) {
+	n, err := ix.bi.DocCount()
+	if err != nil {
+		return 0, fmt.Errorf("search: doc count: %w", err)
+	}
+	return n, nil
+}

@@ -1,0 +1,155 @@
+package search
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/blevesearch/bleve/v2/analysis/analyzer/custom"
+	"github.com/blevesearch/bleve/v2/analysis/char/asciifolding"
+	"github.com/blevesearch/bleve/v2/analysis/token/edgengram"
+	"github.com/blevesearch/bleve/v2/analysis/token/lowercase"
+	"github.com/blevesearch/bleve/v2/analysis/tokenizer/unicode"
+	"github.com/blevesearch/bleve/v2/mapping"
+
+	"github.com/relaymusic/relay"
+)
+
+// Analyzer and field names. They are part of the on-disk format: changing
+// any of them (or the analysis chain) needs a bump of mappingVersion and a
+// `relay reindex`.
+const (
+	musicAnalyzer  = "music"
+	prefixAnalyzer = "music_prefix"
+	edgeNgramName  = "music_edge_ngram"
+
+	// prefixMin/prefixMax bound the edge n-grams: one letter would match
+	// half the catalogue, and a prefix longer than 15 runes is cut to 15 at
+	// query time (see prefixTerm).
+	prefixMin = 2
+	prefixMax = 15
+
+	fieldTitle  = "title"
+	fieldArtist = "artist"
+	fieldAlbum  = "album"
+	fieldGenre  = "genre"
+	fieldTags   = "tags"
+	fieldSortAt = "sortAt"
+
+	prefixSuffix = "_prefix"
+
+	// mappingVersion is stored in the index; Open refuses an index built
+	// with another version rather than searching it with the wrong rules.
+	mappingVersion = "relay-search-1"
+)
+
+// textFields are the searched fields with their boosts: who and what first,
+// then the record, then the loose descriptors.
+var textFields = []struct {
+	name   string
+	boost  float64
+	prefix bool // has an edge n-gram sub-field name+"_prefix"
+}{
+	{fieldTitle, 3, true},
+	{fieldArtist, 3, true},
+	{fieldAlbum, 2, true},
+	{fieldGenre, 1, false},
+	{fieldTags, 1, false},
+}
+
+// newMapping returns relay's index mapping: static, nothing stored, no _all,
+// no term vectors.
+func newMapping() (*mapping.IndexMappingImpl, error) {
+	im := mapping.NewIndexMapping()
+	im.IndexDynamic = false
+	im.StoreDynamic = false
+	im.DocValuesDynamic = false
+
+	if err := im.AddCustomTokenFilter(edgeNgramName, map[string]any{
+		"type": edgengram.Name,
+		"back": false,
+		"min":  float64(prefixMin),
+		"max":  float64(prefixMax),
+	}); err != nil {
+		return nil, fmt.Errorf("edge ngram filter: %w", err)
+	}
+	// No stop words and no stemming: "the who" and "the the" are band names,
+	// and stemming would merge titles that users tell apart.
+	if err := im.AddCustomAnalyzer(musicAnalyzer, map[string]any{
+		"type":          custom.Name,
+		"char_filters":  []any{asciifolding.Name},
+		"tokenizer":     unicode.Name,
+		"token_filters": []any{lowercase.Name},
+	}); err != nil {
+		return nil, fmt.Errorf("music analyzer: %w", err)
+	}
+	if err := im.AddCustomAnalyzer(prefixAnalyzer, map[string]any{
+		"type":          custom.Name,
+		"char_filters":  []any{asciifolding.Name},
+		"tokenizer":     unicode.Name,
+		"token_filters": []any{lowercase.Name, edgeNgramName},
+	}); err != nil {
+		return nil, fmt.Errorf("music prefix analyzer: %w", err)
+	}
+	im.DefaultAnalyzer = musicAnalyzer
+
+	doc := mapping.NewDocumentStaticMapping()
+	doc.AddSubDocumentMapping("_all", mapping.NewDocumentDisabledMapping())
+	for _, f := range textFields {
+		fms := []*mapping.FieldMapping{textField("", musicAnalyzer)}
+		if f.prefix {
+			fms = append(fms, textField(f.name+prefixSuffix, prefixAnalyzer))
+		}
+		doc.AddFieldMappingsAt(f.name, fms...)
+	}
+	doc.AddFieldMappingsAt(fieldSortAt, &mapping.FieldMapping{
+		Type:      "number",
+		Index:     true,
+		DocValues: true, // sorting by sortAt reads doc values
+	})
+	im.DefaultMapping = doc
+	return im, nil
+}
+
+func textField(name, analyzer string) *mapping.FieldMapping {
+	return &mapping.FieldMapping{
+		Name:     name,
+		Type:     "text",
+		Analyzer: analyzer,
+		Index:    true,
+	}
+}
+
+// document is what Bleve indexes for a track. Bleve walks maps without
+// reflection on struct tags, and the keys are the field names above.
+func document(t *relay.Track) map[string]any {
+	d := map[string]any{fieldSortAt: sortValue(t.SortAt)}
+	add := func(k, v string) {
+		if v != "" {
+			d[k] = v
+		}
+	}
+	add(fieldTitle, t.Title)
+	add(fieldArtist, t.Artist)
+	add(fieldAlbum, t.Album)
+	add(fieldGenre, t.Genre)
+	if len(t.Tags) > 0 {
+		tags := make([]any, 0, len(t.Tags))
+		for _, tag := range t.Tags {
+			if tag != "" {
+				tags = append(tags, tag)
+			}
+		}
+		d[fieldTags] = tags
+	}
+	return d
+}
+
+// sortValue is the sortAt field: unix microseconds, exact in a float64 for
+// ±285 years around 1970. The zero time (unset) sorts as 1970 instead of
+// year 1, which a float64 could not hold exactly.
+func sortValue(t time.Time) float64 {
+	if t.IsZero() {
+		return 0
+	}
+	return float64(t.UnixMicro())
+}

@@ -1,0 +1,335 @@
+package search
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/blevesearch/bleve/v2"
+	bsearch "github.com/blevesearch/bleve/v2/search"
+	"github.com/blevesearch/bleve/v2/search/query"
+	"github.com/blevesearch/bleve/v2/search/searcher"
+)
+
+// ErrBadQuery wraps every invalid query: empty text after analysis, text too
+// long, limit out of range, unknown sort.
+var ErrBadQuery = errors.New("bad search query")
+
+// Sort is the order of search results.
+type Sort int
+
+const (
+	// SortRelevance orders by score, best first (the zero value).
+	SortRelevance Sort = iota
+	// SortNewest orders by SortAt, newest first.
+	SortNewest
+)
+
+func (s Sort) String() string {
+	switch s {
+	case SortRelevance:
+		return "relevance"
+	case SortNewest:
+		return "newest"
+	}
+	return fmt.Sprintf("Sort(%d)", int(s))
+}
+
+// Query is one page request. Cursor is empty for the first page, else the
+// Cursor of the previous Result for the same Text and Sort.
+type Query struct {
+	Text   string
+	Limit  int
+	Cursor string
+	Sort   Sort
+}
+
+// Result is one page: track at-uris in order, the cursor of the next page
+// ("" on the last page), and the number of matches.
+type Result struct {
+	URIs   []string
+	Cursor string
+	Total  uint64
+}
+
+const (
+	maxTextBytes = 256
+	maxLimit     = 100
+	maxWords     = 10
+	// maxRanked is how deep relevance paging goes (Algolia's default
+	// pagination limit is also 1000).
+	maxRanked     = 1000
+	searchTimeout = 2 * time.Second
+
+	boostExact  = 10.0
+	boostPrefix = 4.0
+	boostFuzzy  = 1.0
+
+	// maxClauses caps how many index terms one fuzzy clause may expand to.
+	// Past it Bleve fails the search (it does not truncate), so Search
+	// retries without typo tolerance.
+	maxClauses = 1024
+)
+
+var configureOnce sync.Once
+
+// configureSearcher bounds Bleve's term expansion. The setting is global to
+// the process, so it is set once and only if nobody has chosen a value.
+func configureSearcher() {
+	configureOnce.Do(func() {
+		if searcher.DisjunctionMaxClauseCount == 0 {
+			searcher.DisjunctionMaxClauseCount = maxClauses
+		}
+	})
+}
+
+// Search runs one page of q.
+func (ix *Index) Search(ctx context.Context, q Query) (Result, error) {
+	if q.Limit < 1 || q.Limit > maxLimit {
+		return Result{}, fmt.Errorf("%w: limit %d not in 1..%d", ErrBadQuery, q.Limit, maxLimit)
+	}
+	if len(q.Text) > maxTextBytes {
+		return Result{}, fmt.Errorf("%w: text is %d bytes, over %d", ErrBadQuery, len(q.Text), maxTextBytes)
+	}
+	if q.Sort != SortRelevance && q.Sort != SortNewest {
+		return Result{}, fmt.Errorf("%w: unknown sort %d", ErrBadQuery, q.Sort)
+	}
+	words, err := ix.words(q.Text)
+	if err != nil {
+		return Result{}, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, searchTimeout)
+	defer cancel()
+	if q.Sort == SortNewest {
+		return ix.searchNewest(ctx, words, q)
+	}
+	return ix.searchRelevance(ctx, words, q)
+}
+
+// words analyses text as the index does, so the query matches exactly the
+// terms that indexing produced (folded, lower-cased, segmented).
+func (ix *Index) words(text string) ([]string, error) {
+	a := ix.Mapping().AnalyzerNamed(musicAnalyzer)
+	if a == nil {
+		return nil, fmt.Errorf("search: analyzer %q missing from index mapping", musicAnalyzer)
+	}
+	var words []string
+	for _, tok := range a.Analyze([]byte(text)) {
+		if len(words) == maxWords {
+			break
+		}
+		words = append(words, string(tok.Term))
+	}
+	if len(words) == 0 {
+		return nil, fmt.Errorf("%w: no searchable words in %q", ErrBadQuery, text)
+	}
+	return words, nil
+}
+
+// buildQuery makes the conjunction (every word must match) of one
+// disjunction per word over all fields: exact terms boosted high, prefix
+// terms for the last word in between, typo-tolerant terms lowest, so an
+// exact match always outranks a near one.
+func buildQuery(words []string, fuzzy bool) query.Query {
+	perWord := make([]query.Query, 0, len(words))
+	for i, w := range words {
+		last := i == len(words)-1
+		n := utf8.RuneCountInString(w)
+		edits := fuzziness(n)
+		var clauses []query.Query
+		for _, f := range textFields {
+			exact := query.NewTermQuery(w)
+			exact.SetField(f.name)
+			exact.SetBoost(boostExact * f.boost)
+			clauses = append(clauses, exact)
+
+			if last && f.prefix && n >= 2 {
+				p := query.NewTermQuery(prefixTerm(w))
+				p.SetField(f.name + prefixSuffix)
+				p.SetBoost(boostPrefix * f.boost)
+				clauses = append(clauses, p)
+			}
+			if fuzzy && edits > 0 {
+				fq := query.NewFuzzyQuery(w)
+				fq.SetField(f.name)
+				fq.SetFuzziness(edits)
+				fq.SetPrefix(1) // first letter must match: fewer, saner candidates
+				fq.SetBoost(boostFuzzy * f.boost)
+				clauses = append(clauses, fq)
+			}
+		}
+		perWord = append(perWord, query.NewDisjunctionQuery(clauses))
+	}
+	if len(perWord) == 1 {
+		return perWord[0]
+	}
+	return query.NewConjunctionQuery(perWord)
+}
+
+// fuzziness is the number of typos a word of n runes tolerates. Bleve's auto
+// fuzziness counts bytes, which punishes accented and non-Latin words.
+func fuzziness(n int) int {
+	switch {
+	case n >= 8:
+		return 2
+	case n >= 4:
+		return 1
+	default:
+		return 0
+	}
+}
+
+// prefixTerm is the edge n-gram that a word typed so far must equal: the
+// n-grams stop at prefixMax runes, so a longer word is cut to that.
+func prefixTerm(w string) string {
+	i, n := 0, 0
+	for i < len(w) && n < prefixMax {
+		_, size := utf8.DecodeRuneInString(w[i:])
+		i += size
+		n++
+	}
+	return w[:i]
+}
+
+// run executes req built from words, falling back to no typo tolerance when
+// a fuzzy clause expands past the clause cap.
+func (ix *Index) run(ctx context.Context, words []string, prepare func(q query.Query) *bleve.SearchRequest) (*bleve.SearchResult, error) {
+	res, err := ix.bi.SearchInContext(ctx, prepare(buildQuery(words, true)))
+	if err != nil && strings.Contains(err.Error(), "TooManyClauses") {
+		// Bleve reports this with a plain fmt error, hence the string match.
+		res, err = ix.bi.SearchInContext(ctx, prepare(buildQuery(words, false)))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("search: %w", err)
+	}
+	return res, nil
+}
+
+// searchNewest pages by (sortAt, _id) descending with search-after, so a
+// page boundary is a position in a total order that inserts and deletes
+// elsewhere cannot move.
+func (ix *Index) searchNewest(ctx context.Context, words []string, q Query) (Result, error) {
+	var after []string
+	if q.Cursor != "" {
+		c, err := decodeCursor(q.Cursor, SortNewest)
+		if err != nil {
+			return Result{}, err
+		}
+		after = c.After
+	}
+	res, err := ix.run(ctx, words, func(bq query.Query) *bleve.SearchRequest {
+		req := bleve.NewSearchRequestOptions(bq, q.Limit+1, 0, false)
+		req.SortByCustom(bsearch.SortOrder{
+			&bsearch.SortField{Field: fieldSortAt, Desc: true, Type: bsearch.SortFieldAsNumber},
+			&bsearch.SortDocID{Desc: true},
+		})
+		if after != nil {
+			req.SetSearchAfter(after)
+		}
+		return req
+	})
+	if err != nil {
+		return Result{}, err
+	}
+	out := Result{Total: res.Total}
+	hits := res.Hits
+	if len(hits) > q.Limit {
+		hits = hits[:q.Limit]
+		last := hits[len(hits)-1]
+		if len(last.DecodedSort) != 2 {
+			return Result{}, fmt.Errorf("search: hit %s has %d sort values, want 2", last.ID, len(last.DecodedSort))
+		}
+		out.Cursor = encodeCursor(cursor{Kind: kindNewest, After: last.DecodedSort})
+	}
+	for _, h := range hits {
+		out.URIs = append(out.URIs, h.ID)
+	}
+	return out, nil
+}
+
+// searchRelevance ranks once, up to maxRanked ids, and pages through that
+// frozen ranking: scores change as documents come and go, so re-running the
+// query per page would repeat and skip hits.
+func (ix *Index) searchRelevance(ctx context.Context, words []string, q Query) (Result, error) {
+	key := strings.Join(words, "\x00")
+	if q.Cursor != "" {
+		c, err := decodeCursor(q.Cursor, SortRelevance)
+		if err != nil {
+			return Result{}, err
+		}
+		snap, ok := ix.snaps.get(c.Token)
+		if !ok {
+			return Result{}, fmt.Errorf("%w: result set expired, search again", ErrBadCursor)
+		}
+		if snap.key != key {
+			return Result{}, fmt.Errorf("%w: cursor belongs to another query", ErrBadCursor)
+		}
+		if c.Offset > len(snap.ids) {
+			return Result{}, fmt.Errorf("%w: offset past the end", ErrBadCursor)
+		}
+		return ix.page(ctx, snap, c.Token, c.Offset, q.Limit)
+	}
+
+	res, err := ix.run(ctx, words, func(bq query.Query) *bleve.SearchRequest {
+		req := bleve.NewSearchRequestOptions(bq, maxRanked, 0, false)
+		// _id breaks score ties, so equal scores order the same every time.
+		req.SortByCustom(bsearch.SortOrder{
+			&bsearch.SortScore{Desc: true},
+			&bsearch.SortDocID{},
+		})
+		return req
+	})
+	if err != nil {
+		return Result{}, err
+	}
+	ids := make([]string, len(res.Hits))
+	for i, h := range res.Hits {
+		ids[i] = h.ID
+	}
+	out := Result{Total: res.Total}
+	if len(ids) <= q.Limit {
+		out.URIs = ids
+		return out, nil
+	}
+	token, err := ix.snaps.put(&snapshot{key: key, ids: ids, total: res.Total})
+	if err != nil {
+		return Result{}, err
+	}
+	out.URIs = ids[:q.Limit]
+	out.Cursor = encodeCursor(cursor{Kind: kindRelevance, Token: token, Offset: q.Limit})
+	return out, nil
+}
+
+// page serves ids[offset:offset+limit] of a snapshot, leaving out tracks
+// that have left the index since (deleted or hidden), so a hidden track is
+// never returned; the page may then be short, but nothing repeats or skips.
+func (ix *Index) page(ctx context.Context, snap *snapshot, token string, offset, limit int) (Result, error) {
+	end := min(offset+limit, len(snap.ids))
+	ids := snap.ids[offset:end]
+	out := Result{Total: snap.total}
+	if end < len(snap.ids) {
+		out.Cursor = encodeCursor(cursor{Kind: kindRelevance, Token: token, Offset: end})
+	}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	req := bleve.NewSearchRequestOptions(query.NewDocIDQuery(ids), len(ids), 0, false)
+	res, err := ix.bi.SearchInContext(ctx, req)
+	if err != nil {
+		return Result{}, fmt.Errorf("search: check page ids: %w", err)
+	}
+	live := make(map[string]bool, len(res.Hits))
+	for _, h := range res.Hits {
+		live[h.ID] = true
+	}
+	for _, id := range ids {
+		if live[id] {
+			out.URIs = append(out.URIs, id)
+		}
+	}
+	return out, nil
+}

@@ -260,4 +260,11 @@ func TestOutbox(t *testing.T) {
 	if h, _ := s.OutboxSeq(ctx); h != 5 {
 		t.Errorf("head = %d, want 5", h)
 	}
+	// Pruned to empty, the head still stands: an index at seq 5 is current.
+	if err := s.PruneOutbox(ctx, 5); err != nil {
+		t.Fatal(err)
+	}
+	if h, _ := s.OutboxSeq(ctx); h != 5 {
+		t.Errorf("head after pruning all = %d, want 5", h)
+	}
 }

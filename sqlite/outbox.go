@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"iter"
 
@@ -57,13 +58,18 @@ func (r leadRow) Scan(dest ...any) error {
 	return r.rows.Scan(append(append([]any{}, r.lead...), dest...)...)
 }
 
-// OutboxSeq returns the highest outbox sequence written so far.
+// OutboxSeq returns the highest outbox sequence ever written, pruned or not
+// (AUTOINCREMENT keeps it in sqlite_sequence and never reuses a number).
 func (s *Store) OutboxSeq(ctx context.Context) (int64, error) {
-	var seq sql.NullInt64
-	if err := s.r.QueryRowContext(ctx, `SELECT MAX(seq) FROM outbox`).Scan(&seq); err != nil {
+	var seq int64
+	err := s.r.QueryRowContext(ctx, `SELECT seq FROM sqlite_sequence WHERE name = 'outbox'`).Scan(&seq)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
 		return 0, fmt.Errorf("reading outbox head: %w", err)
 	}
-	return seq.Int64, nil
+	return seq, nil
 }
 
 // OutboxFloor returns the lowest sequence still in the outbox (0 when empty).

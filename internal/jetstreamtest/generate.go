@@ -18,6 +18,8 @@ type StreamSpec struct {
 	Start int64
 	// Accounts is how many artists publish.
 	Accounts int
+	// Spacing is the mean gap between events' time_us (default 1ms).
+	Spacing time.Duration
 }
 
 // Expected is the end state a correct consumer reaches from a stream.
@@ -38,6 +40,9 @@ func Generate(spec StreamSpec) ([]Frame, Expected) {
 	}
 	if spec.Start == 0 {
 		spec.Start = time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC).UnixMicro()
+	}
+	if spec.Spacing == 0 {
+		spec.Spacing = time.Millisecond
 	}
 	rng := rand.New(rand.NewPCG(spec.Seed, spec.Seed^0x9e3779b97f4a7c15))
 	type track struct {
@@ -75,7 +80,7 @@ func Generate(spec StreamSpec) ([]Frame, Expected) {
 		}
 	}
 	for i := 0; i < spec.Events; i++ {
-		clock += 1 + rng.Int64N(2000)
+		clock += 1 + rng.Int64N(2*spec.Spacing.Microseconds())
 		d := did(rng.IntN(spec.Accounts))
 		if _, ok := active[d]; !ok {
 			active[d] = true

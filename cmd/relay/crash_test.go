@@ -1,0 +1,176 @@
+package main
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/bluesky-social/indigo/atproto/syntax"
+
+	"github.com/relaymusic/relay/internal/jetstreamtest"
+	"github.com/relaymusic/relay/search"
+	"github.com/relaymusic/relay/sqlite"
+)
+
+// TestCrashRecovery kills relay serve with SIGKILL twice in the middle of a
+// stream, restarts it each time, and then finds every event applied exactly
+// once: SQLite holds exactly the end state the stream describes, and Bleve
+// holds exactly its visible tracks, once each.
+func TestCrashRecovery(t *testing.T) {
+	frames, exp := jetstreamtest.Generate(jetstreamtest.StreamSpec{
+		Events: 4000, Seed: 42, Accounts: 60,
+		Start: time.Now().Add(-2 * time.Hour).UnixMicro(),
+		// 20ms apart: the 5 s rewind on restart replays a slice of the
+		// stream, not all of it, so the stored cursor is what resumes.
+		Spacing: 20 * time.Millisecond,
+	})
+	srv := jetstreamtest.NewServer(frames)
+	defer srv.Close()
+	srv.Pace(300 * time.Microsecond)
+
+	dir := t.TempDir()
+	args := []string{"--data-dir", dir, "--jetstream-url", srv.URL(), "--jetstream-cursor", itoa(frames[0].TimeUS)}
+	for i, at := range []int{len(frames) / 3, 2 * len(frames) / 3} {
+		p := startRelay(t, args...)
+		deadline := time.Now().Add(60 * time.Second)
+		for {
+			h, err := p.health()
+			if err == nil && h.Ingest.Cursor >= frames[at].TimeUS {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("run %d never reached event %d:\n%s", i, at, p.log)
+			}
+			time.Sleep(2 * time.Millisecond)
+		}
+		p.kill(syscall.SIGKILL)
+		t.Logf("killed run %d at event ~%d (%d frames delivered so far)", i, at, srv.Delivered())
+	}
+	p := startRelay(t, args...)
+	p.waitCaughtUp(t, exp.LastTimeUS, 2*time.Minute)
+	p.kill(syscall.SIGTERM)
+
+	reqs := srv.Requests()
+	if len(reqs) != 3 {
+		t.Fatalf("%d connections, want 3", len(reqs))
+	}
+	for i := 1; i < len(reqs); i++ {
+		if reqs[i].Cursor <= frames[0].TimeUS {
+			t.Errorf("restart %d resumed from the start (%d), not from its stored cursor", i, reqs[i].Cursor)
+		}
+		if reqs[i].Cursor > reqs[i-1].LastSent {
+			t.Errorf("restart %d resumed at %d, after the last event sent %d", i, reqs[i].Cursor, reqs[i-1].LastSent)
+		}
+	}
+	assertStore(t, filepath.Join(dir, "relay.db"), exp)
+	assertIndex(t, filepath.Join(dir, "search.bleve"), exp)
+}
+
+func assertStore(t *testing.T, path string, exp jetstreamtest.Expected) {
+	t.Helper()
+	ctx := context.Background()
+	s, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	c, err := s.Count(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Visible != int64(len(exp.Visible)) || c.Hidden != int64(exp.Hidden) {
+		t.Errorf("sqlite visible/hidden = %d/%d, want %d/%d", c.Visible, c.Hidden, len(exp.Visible), exp.Hidden)
+	}
+	uris := make([]syntax.ATURI, 0, len(exp.Visible))
+	for u := range exp.Visible {
+		uris = append(uris, syntax.ATURI(u))
+	}
+	rows, err := s.Tracks(ctx, uris)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != len(uris) {
+		t.Errorf("sqlite has %d of the %d visible tracks", len(rows), len(uris))
+	}
+	for _, r := range rows {
+		if want := exp.Visible[r.URI().String()]; r.Title != want {
+			t.Errorf("%s title = %q, want %q", r.URI(), r.Title, want)
+		}
+	}
+}
+
+func assertIndex(t *testing.T, dir string, exp jetstreamtest.Expected) {
+	t.Helper()
+	idx, err := search.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idx.Close()
+	n, err := idx.DocCount()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != uint64(len(exp.Visible)) {
+		t.Errorf("bleve holds %d docs, want %d", n, len(exp.Visible))
+	}
+	// Every generated title has the word "track": page through all of them.
+	seen := map[string]bool{}
+	q := search.Query{Text: "track", Limit: 100, Sort: search.SortNewest}
+	for {
+		res, err := idx.Search(context.Background(), q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, u := range res.URIs {
+			if seen[u] {
+				t.Fatalf("bleve returns %s twice", u)
+			}
+			seen[u] = true
+			if _, ok := exp.Visible[u]; !ok {
+				t.Errorf("bleve returns %s, which is not visible", u)
+			}
+		}
+		if res.Cursor == "" {
+			break
+		}
+		q.Cursor = res.Cursor
+	}
+	if len(seen) != len(exp.Visible) {
+		t.Errorf("search reaches %d tracks, want %d", len(seen), len(exp.Visible))
+	}
+
+	// Updates reached the index too: "updated" finds exactly the tracks
+	// whose last version says so.
+	want := map[string]bool{}
+	for u, title := range exp.Visible {
+		if strings.HasSuffix(title, " updated") {
+			want[u] = true
+		}
+	}
+	got := map[string]bool{}
+	q = search.Query{Text: "updated", Limit: 100, Sort: search.SortNewest}
+	for {
+		res, err := idx.Search(context.Background(), q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, u := range res.URIs {
+			got[u] = true
+		}
+		if res.Cursor == "" {
+			break
+		}
+		q.Cursor = res.Cursor
+	}
+	if len(want) == 0 || len(got) != len(want) {
+		t.Errorf("search for updated titles finds %d, want %d", len(got), len(want))
+	}
+	for u := range want {
+		if !got[u] {
+			t.Errorf("updated title of %s is not searchable", u)
+		}
+	}
+}

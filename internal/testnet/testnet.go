@@ -138,23 +138,7 @@ func (n *Network) bringUp(ctx context.Context) error {
 	n.PDSURL = fmt.Sprintf("http://127.0.0.1:%d", n.pdsPort)
 	n.JetstreamURL = fmt.Sprintf("ws://127.0.0.1:%d/subscribe", n.jsPort)
 
-	// PLC directory.
-	t0 := time.Now()
-	plc, err := startProc("plc", filepath.Join(n.Dir, "plc.log"), n.inst.npmDir,
-		childEnv(fmt.Sprintf("PLC_PORT=%d", n.plcPort)),
-		n.inst.node, filepath.Join(n.inst.npmDir, "plc.mjs"))
-	if err != nil {
-		return err
-	}
-	n.mu.Lock()
-	n.plc = plc
-	n.mu.Unlock()
-	if err := plc.waitHTTP(ctx, fmt.Sprintf("http://127.0.0.1:%d/_health", n.plcPort), false, n.opts.PLCTimeout); err != nil {
-		return err
-	}
-	addStep(n.log, &n.Steps, "start plc", t0)
-
-	// PDS.
+	// PDS configuration.
 	secrets := make([]string, 5)
 	for i := range secrets {
 		secrets[i] = randomHex(32)
@@ -185,11 +169,32 @@ func (n *Network) bringUp(ctx context.Context) error {
 		"LOG_ENABLED=true",
 		"LOG_LEVEL=info",
 	)
-	t0 = time.Now()
-	if err := n.startPDS(ctx); err != nil {
+	// PLC and PDS start together: the PDS only needs the PLC when an account
+	// is created, and most of each start is node loading modules.
+	t0 := time.Now()
+	plc, err := startProc("plc", filepath.Join(n.Dir, "plc.log"), n.inst.npmDir,
+		childEnv(fmt.Sprintf("PLC_PORT=%d", n.plcPort)),
+		n.inst.node, filepath.Join(n.inst.npmDir, "plc.mjs"))
+	if err != nil {
 		return err
 	}
-	addStep(n.log, &n.Steps, "start pds", t0)
+	n.mu.Lock()
+	n.plc = plc
+	n.mu.Unlock()
+	pdsCtx, cancelPDS := context.WithCancel(ctx)
+	defer cancelPDS()
+	pdsErr := make(chan error, 1)
+	go func() { pdsErr <- n.startPDS(pdsCtx) }()
+	if err := plc.waitHTTP(ctx, fmt.Sprintf("http://127.0.0.1:%d/_health", n.plcPort), false, n.opts.PLCTimeout); err != nil {
+		cancelPDS()
+		<-pdsErr // so that the PDS process is registered for Close
+		return err
+	}
+	addStep(n.log, &n.Steps, "start plc", t0)
+	if err := <-pdsErr; err != nil {
+		return err
+	}
+	addStep(n.log, &n.Steps, "start pds (with plc)", t0)
 
 	// Jetstream.
 	t0 = time.Now()

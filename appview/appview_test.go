@@ -1,0 +1,262 @@
+package appview
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bluesky-social/indigo/atproto/syntax"
+
+	"github.com/relaymusic/relay"
+	"github.com/relaymusic/relay/search"
+	"github.com/relaymusic/relay/sqlite"
+)
+
+// env is a real store and index behind a real HTTP server.
+type env struct {
+	t     *testing.T
+	store *sqlite.Store
+	index *search.Index
+	srv   *httptest.Server
+	n     int // tracks written
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	dir := t.TempDir()
+	ctx := context.Background()
+	store, err := sqlite.Open(ctx, filepath.Join(dir, "relay.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx, err := search.Open(filepath.Join(dir, "search.bleve"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &env{t: t, store: store, index: idx}
+	e.srv = httptest.NewServer(New(Config{
+		Store: store, Index: idx, Version: "test",
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Health: func(context.Context) Health {
+			return Health{Warnings: []string{"a warning"}}
+		},
+	}))
+	t.Cleanup(func() {
+		e.srv.Close()
+		idx.Close()
+		store.Close()
+	})
+	return e
+}
+
+const artist = syntax.DID("did:plc:alice5rxbvqptxhmrrkjtu6m")
+
+// add writes tracks through the store and brings the index up to date, as
+// serve's follower does.
+func (e *env) add(events ...relay.Event) {
+	e.t.Helper()
+	ctx := context.Background()
+	if _, err := e.store.ApplyBatch(ctx, events, 0); err != nil {
+		e.t.Fatal(err)
+	}
+	if _, err := e.index.CatchUp(ctx, e.store); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+func (e *env) track(title, artistName string, created time.Time) relay.Event {
+	e.n++
+	rkey := syntax.NewTID(created.UnixMicro()+int64(e.n), 0)
+	d := int64(200 + e.n)
+	rec := fmt.Sprintf(`{"$type":"app.relay.track","title":%q,"artist":%q,"audioUrl":"https://audio.example/%d.mp3","fileType":"mp3","duration":%d,"createdAt":%q}`,
+		title, artistName, e.n, d, created.UTC().Format("2006-01-02T15:04:05.000Z"))
+	return relay.Event{Kind: relay.TrackPut, DID: artist, Track: &relay.Track{
+		DID: artist, RKey: syntax.RecordKey(rkey.String()), Rev: syntax.NewTIDNow(0).String(),
+		CID:   "bafyreib2rxk3rybk3aobmv5cjuql3bm2twh4jo5uxcpjwbdlbbn5gyzmxq",
+		Title: title, Artist: artistName, FileType: "mp3", AudioURL: fmt.Sprintf("https://audio.example/%d.mp3", e.n),
+		Duration: &d, Record: json.RawMessage(rec), CreatedAt: created,
+	}}
+}
+
+func (e *env) get(path string, params url.Values) (int, map[string]any) {
+	e.t.Helper()
+	resp, err := http.Get(e.srv.URL + path + "?" + params.Encode())
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+		e.t.Fatalf("%s: content type %q", path, ct)
+	}
+	var body map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+		e.t.Fatal(err)
+	}
+	return resp.StatusCode, body
+}
+
+func titles(list any) []string {
+	var out []string
+	for _, v := range list.([]any) {
+		out = append(out, v.(map[string]any)["title"].(string))
+	}
+	return out
+}
+
+func TestBadParams(t *testing.T) {
+	e := newEnv(t)
+	cases := []struct {
+		path   string
+		params url.Values
+		status int
+		name   string
+	}{
+		{"/xrpc/app.relay.feed.getDiscoveryFeed", url.Values{"limit": {"0"}}, 400, "InvalidRequest"},
+		{"/xrpc/app.relay.feed.getDiscoveryFeed", url.Values{"limit": {"101"}}, 400, "InvalidRequest"},
+		{"/xrpc/app.relay.feed.getDiscoveryFeed", url.Values{"limit": {"ten"}}, 400, "InvalidRequest"},
+		{"/xrpc/app.relay.feed.getDiscoveryFeed", url.Values{"cursor": {"garbage"}}, 400, "InvalidRequest"},
+		{"/xrpc/app.relay.feed.getDiscoveryFeed", url.Values{"cursor": {"MTIz"}}, 400, "InvalidRequest"},
+		{"/xrpc/app.relay.feed.searchTracks", url.Values{}, 400, "InvalidRequest"},
+		{"/xrpc/app.relay.feed.searchTracks", url.Values{"q": {"   "}}, 400, "InvalidRequest"},
+		{"/xrpc/app.relay.feed.searchTracks", url.Values{"q": {"!!!"}}, 400, "InvalidRequest"},
+		{"/xrpc/app.relay.feed.searchTracks", url.Values{"q": {strings.Repeat("a ", 200)}}, 400, "InvalidRequest"},
+		{"/xrpc/app.relay.feed.searchTracks", url.Values{"q": {"bjork"}, "limit": {"-1"}}, 400, "InvalidRequest"},
+		{"/xrpc/app.relay.feed.searchTracks", url.Values{"q": {"bjork"}, "sort": {"oldest"}}, 400, "InvalidRequest"},
+		{"/xrpc/app.relay.feed.searchTracks", url.Values{"q": {"bjork"}, "cursor": {"nope"}}, 400, "InvalidRequest"},
+		{"/xrpc/app.relay.feed.getNothing", nil, 501, "MethodNotImplemented"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.path+"?"+tc.params.Encode(), func(t *testing.T) {
+			status, body := e.get(tc.path, tc.params)
+			if status != tc.status || body["error"] != tc.name {
+				t.Fatalf("got %d %v, want %d %s", status, body, tc.status, tc.name)
+			}
+			if msg, _ := body["message"].(string); msg == "" {
+				t.Errorf("no message: %v", body)
+			}
+		})
+	}
+}
+
+func TestDiscoveryFeed(t *testing.T) {
+	e := newEnv(t)
+	base := time.Now().Add(-time.Hour)
+	for i := range 7 {
+		e.add(e.track(fmt.Sprintf("song %d", i), "Björk", base.Add(time.Duration(i)*time.Minute)))
+	}
+	if _, err := e.store.ApplyBatch(context.Background(), []relay.Event{{Kind: relay.IdentityUpdate, DID: artist, Handle: "alice.example.com"}}, 0); err != nil {
+		t.Fatal(err)
+	}
+
+	status, body := e.get("/xrpc/app.relay.feed.getDiscoveryFeed", url.Values{"limit": {"3"}})
+	if status != 200 {
+		t.Fatal(status, body)
+	}
+	if got := titles(body["feed"]); strings.Join(got, ",") != "song 6,song 5,song 4" {
+		t.Fatalf("first page = %q", got)
+	}
+	view := body["feed"].([]any)[0].(map[string]any)
+	for _, k := range []string{"uri", "cid", "did", "handle", "title", "artist", "duration", "fileType", "audioUrl", "createdAt", "indexedAt", "record"} {
+		if _, ok := view[k]; !ok {
+			t.Errorf("trackView lacks %s: %v", k, view)
+		}
+	}
+	if view["handle"] != "alice.example.com" || view["duration"].(float64) != 207 {
+		t.Errorf("view = %v", view)
+	}
+	if rec := view["record"].(map[string]any); rec["$type"] != "app.relay.track" || rec["title"] != "song 6" {
+		t.Errorf("record = %v", rec)
+	}
+	if _, err := syntax.ParseDatetime(view["createdAt"].(string)); err != nil {
+		t.Errorf("createdAt: %v", err)
+	}
+
+	// New tracks arrive between pages: they sort above the cursor, so the
+	// pages that follow neither repeat nor skip.
+	e.add(e.track("newcomer", "Björk", time.Now()))
+	var all []string
+	all = append(all, titles(body["feed"])...)
+	cursor := body["cursor"].(string)
+	for cursor != "" {
+		_, body = e.get("/xrpc/app.relay.feed.getDiscoveryFeed", url.Values{"limit": {"3"}, "cursor": {cursor}})
+		all = append(all, titles(body["feed"])...)
+		e.add(e.track("another newcomer", "Björk", time.Now()))
+		cursor, _ = body["cursor"].(string)
+	}
+	if strings.Join(all, ",") != "song 6,song 5,song 4,song 3,song 2,song 1,song 0" {
+		t.Fatalf("pages = %q", all)
+	}
+}
+
+func TestSearchTracks(t *testing.T) {
+	e := newEnv(t)
+	now := time.Now().Add(-time.Hour)
+	e.add(e.track("Jóga", "Björk", now), e.track("Hoppípolla", "Sigur Rós", now.Add(time.Minute)), e.track("Army of Me", "Björk", now.Add(2*time.Minute)))
+
+	cases := []struct {
+		q, sort string
+		want    string
+	}{
+		{"bjork", "newest", "Army of Me,Jóga"},
+		{"sigur ros", "", "Hoppípolla"},
+		{"hoppi", "", "Hoppípolla"},
+		{"bjrok", "newest", "Army of Me,Jóga"}, // a transposition is one typo
+		{"bxxrk", "", ""},                      // two typos at 5 letters are too many
+		{"bjorkk", "newest", "Army of Me,Jóga"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.q, func(t *testing.T) {
+			params := url.Values{"q": {tc.q}}
+			if tc.sort != "" {
+				params.Set("sort", tc.sort)
+			}
+			status, body := e.get("/xrpc/app.relay.feed.searchTracks", params)
+			if status != 200 {
+				t.Fatal(status, body)
+			}
+			if got := strings.Join(titles(body["tracks"]), ","); got != tc.want {
+				t.Fatalf("tracks = %q, want %q", got, tc.want)
+			}
+			if int(body["hitsTotal"].(float64)) != len(titles(body["tracks"])) {
+				t.Errorf("hitsTotal = %v", body["hitsTotal"])
+			}
+		})
+	}
+
+	// A track hidden after it was indexed never shows, even before the index
+	// catches up.
+	if _, err := e.store.ApplyBatch(context.Background(), []relay.Event{{Kind: relay.AccountStatus, DID: artist, Active: false, Status: "takendown"}}, 0); err != nil {
+		t.Fatal(err)
+	}
+	_, body := e.get("/xrpc/app.relay.feed.searchTracks", url.Values{"q": {"bjork"}})
+	if got := titles(body["tracks"]); len(got) != 0 {
+		t.Fatalf("hidden tracks shown: %q", got)
+	}
+}
+
+func TestHealthAndMetrics(t *testing.T) {
+	e := newEnv(t)
+	status, body := e.get("/xrpc/_health", nil)
+	if status != 200 || body["version"] != "test" || body["warnings"].([]any)[0] != "a warning" {
+		t.Fatalf("health = %d %v", status, body)
+	}
+	e.get("/xrpc/app.relay.feed.getDiscoveryFeed", nil)
+	resp, err := http.Get(e.srv.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if !strings.Contains(string(b), `relay_xrpc_requests_total{method="app.relay.feed.getDiscoveryFeed",status="200"}`) {
+		t.Errorf("metrics lack the request counter:\n%s", b)
+	}
+}

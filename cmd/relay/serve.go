@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"path/filepath"
 	"time"
 
@@ -33,6 +34,7 @@ var serveCommand = &cli.Command{
 		},
 		&cli.Int64Flag{Name: "jetstream-cursor", Usage: "where to start when no cursor is stored yet (unix microseconds; 0: the live tip, and `relay backfill` brings the past)", EnvVars: []string{"RELAY_JETSTREAM_CURSOR"}},
 		&cli.DurationFlag{Name: "jetstream-retention", Value: 36 * time.Hour, Usage: "how far back the upstream keeps events; an older stored cursor means events were missed", EnvVars: []string{"RELAY_JETSTREAM_RETENTION"}},
+		&cli.StringFlag{Name: "pprof-listen", Usage: "if set, serve Go's pprof profiles on this address (keep it on loopback)", EnvVars: []string{"RELAY_PPROF_LISTEN"}},
 		&cli.DurationFlag{Name: "index-poll", Value: time.Second, Usage: "how often the search index polls the outbox for changes written by other processes", EnvVars: []string{"RELAY_INDEX_POLL"}},
 	},
 	Action: runServe,
@@ -93,6 +95,10 @@ func runServe(c *cli.Context) error {
 	}
 	log.Info("relay serving", "addr", ln.Addr().String(), "data_dir", dataDir, "version", versionString())
 
+	if addr := c.String("pprof-listen"); addr != "" {
+		go servePprof(addr, log)
+	}
+
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return ingest.Run(gctx) })
 	g.Go(func() error { return follow(gctx, idx, store, wake, c.Duration("index-poll"), log) })
@@ -128,4 +134,19 @@ func health(ctx context.Context, ingest *indexer.Indexer, idx *search.Index, sto
 	h.Index.AppliedSeq, _ = idx.AppliedSeq()
 	h.Index.OutboxSeq, _ = store.OutboxSeq(ctx)
 	return h
+}
+
+// servePprof serves net/http/pprof's handlers, on their own listener so they
+// are never exposed with the public API.
+func servePprof(addr string, log *slog.Logger) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	log.Info("pprof serving", "addr", addr)
+	if err := http.ListenAndServe(addr, mux); err != nil {
+		log.Error("pprof server failed", "err", err)
+	}
 }

@@ -236,6 +236,7 @@ func TestWarmStartAndClose(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	logTimings(t, "first", n)
 	if err := n.Close(); err != nil {
 		t.Fatal(err)
 	}

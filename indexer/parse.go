@@ -125,22 +125,6 @@ func parseCommit(out relay.Event, c *models.Commit) (relay.Event, error) {
 	}
 }
 
-// trackRecord is the part of an app.relay.track record the service reads.
-type trackRecord struct {
-	Title       string          `json:"title"`
-	Artist      string          `json:"artist"`
-	Album       string          `json:"album"`
-	Genre       string          `json:"genre"`
-	Tags        []string        `json:"tags"`
-	Description string          `json:"description"`
-	Duration    *int64          `json:"duration"`
-	FileType    string          `json:"fileType"`
-	AudioURL    string          `json:"audioUrl"`
-	ImageURL    string          `json:"imageUrl"`
-	Features    []relay.Feature `json:"features"`
-	CreatedAt   string          `json:"createdAt"`
-}
-
 // ParseTrack validates a track record (JSON) against the app.relay.track
 // lexicon and lifts out its fields. rev and cid must already be checked.
 // An error is always a *RejectError.
@@ -149,18 +133,18 @@ func ParseTrack(did syntax.DID, rkey syntax.RecordKey, rev, cid string, raw []by
 	if len(raw) == 0 {
 		return nil, reject(ReasonMissingBody, subject, errors.New("create or update without a record"))
 	}
-	if _, err := lexicons.ValidateRecord(relay.TrackCollection, raw); err != nil {
+	rec, err := lexicons.ValidateRecord(relay.TrackCollection, raw)
+	if err != nil {
 		return nil, reject(ReasonInvalidRecord, subject, err)
 	}
-	var rec trackRecord
-	if err := json.Unmarshal(raw, &rec); err != nil {
-		return nil, reject(ReasonInvalidRecord, subject, err)
-	}
+	// The lexicon has checked every type below; read the fields straight
+	// from the validated data rather than decoding the JSON a second time.
+	audioURL := str(rec, "audioUrl")
 	// Record text is untrusted: the player only ever fetches https audio.
-	if !isHTTPS(rec.AudioURL) {
+	if !isHTTPS(audioURL) {
 		return nil, reject(ReasonInsecureURL, subject, errors.New("audioUrl is not an https URL"))
 	}
-	created, err := syntax.ParseDatetime(rec.CreatedAt)
+	created, err := syntax.ParseDatetime(str(rec, "createdAt"))
 	if err != nil { // the lexicon checked it; keep the check honest anyway
 		return nil, reject(ReasonInvalidRecord, subject, err)
 	}
@@ -169,25 +153,44 @@ func ParseTrack(did syntax.DID, rkey syntax.RecordKey, rev, cid string, raw []by
 		RKey:        rkey,
 		Rev:         rev,
 		CID:         cid,
-		Title:       rec.Title,
-		Artist:      rec.Artist,
-		Album:       rec.Album,
-		Genre:       rec.Genre,
-		Tags:        rec.Tags,
-		Description: rec.Description,
-		Duration:    rec.Duration,
-		FileType:    strings.ToLower(rec.FileType),
-		AudioURL:    rec.AudioURL,
-		Features:    rec.Features,
+		Title:       str(rec, "title"),
+		Artist:      str(rec, "artist"),
+		Album:       str(rec, "album"),
+		Genre:       str(rec, "genre"),
+		Description: str(rec, "description"),
+		FileType:    strings.ToLower(str(rec, "fileType")),
+		AudioURL:    audioURL,
 		Record:      json.RawMessage(raw),
 		CreatedAt:   created.Time().UTC(),
 	}
+	if d, ok := rec["duration"].(int64); ok {
+		t.Duration = &d
+	}
+	if tags, ok := rec["tags"].([]any); ok {
+		for _, v := range tags {
+			if s, ok := v.(string); ok {
+				t.Tags = append(t.Tags, s)
+			}
+		}
+	}
+	if feats, ok := rec["features"].([]any); ok {
+		for _, v := range feats {
+			if m, ok := v.(map[string]any); ok {
+				t.Features = append(t.Features, relay.Feature{DID: str(m, "did"), Handle: str(m, "handle"), DisplayName: str(m, "displayName")})
+			}
+		}
+	}
 	// A cover that is not https is left out of views rather than failing the
 	// whole track.
-	if isHTTPS(rec.ImageURL) {
-		t.ImageURL = rec.ImageURL
+	if u := str(rec, "imageUrl"); isHTTPS(u) {
+		t.ImageURL = u
 	}
 	return t, nil
+}
+
+func str(m map[string]any, key string) string {
+	s, _ := m[key].(string)
+	return s
 }
 
 func isHTTPS(raw string) bool {

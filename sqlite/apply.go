@@ -23,7 +23,7 @@ func (s *Store) ApplyBatch(ctx context.Context, events []relay.Event, cursor int
 	defer tx.Rollback()
 
 	now := time.Now().UnixMicro()
-	a := applier{tx: tx, now: now}
+	a := applier{tx: tx, now: now, stmts: map[string]*sql.Stmt{}}
 	for i := range events {
 		ev := &events[i]
 		changed, err := a.apply(ctx, ev)
@@ -52,6 +52,39 @@ func (s *Store) ApplyBatch(ctx context.Context, events []relay.Event, cursor int
 type applier struct {
 	tx  *sql.Tx
 	now int64
+	// stmts are prepared once per transaction: preparing each statement per
+	// event cost more than running it.
+	stmts map[string]*sql.Stmt
+}
+
+func (a *applier) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
+	if st, ok := a.stmts[query]; ok {
+		return st, nil
+	}
+	st, err := a.tx.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, fmt.Errorf("preparing statement: %w", err)
+	}
+	a.stmts[query] = st
+	return st, nil
+}
+
+func (a *applier) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	st, err := a.stmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return st.ExecContext(ctx, args...)
+}
+
+func (a *applier) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	st, err := a.stmt(ctx, query)
+	if err != nil {
+		// database/sql has no way to build a Row holding an error; fall
+		// back to the unprepared path, which reports it.
+		return a.tx.QueryRowContext(ctx, query, args...)
+	}
+	return st.QueryRowContext(ctx, args...)
 }
 
 func (a *applier) apply(ctx context.Context, ev *relay.Event) (bool, error) {
@@ -89,7 +122,7 @@ func (a *applier) putTrack(ctx context.Context, t *relay.Track) (bool, error) {
 		createdAt = t.CreatedAt.UnixMicro()
 	}
 	sortAt := relay.SortTime(microTime(createdAt), microTime(indexedAt)).UnixMicro()
-	res, err := a.tx.ExecContext(ctx, `
+	res, err := a.exec(ctx, `
 INSERT INTO tracks (did, rkey, rev, deleted, cid, title, artist, album, genre, tags, description,
 	duration, file_type, audio_url, image_url, features, record, created_at, indexed_at, sort_at)
 VALUES (?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -114,7 +147,7 @@ WHERE excluded.rev > tracks.rev`,
 // deleteTrack turns the row into a tombstone carrying the delete's rev, or
 // inserts one when the track was never seen.
 func (a *applier) deleteTrack(ctx context.Context, ev *relay.Event) (bool, error) {
-	res, err := a.tx.ExecContext(ctx, `
+	res, err := a.exec(ctx, `
 INSERT INTO tracks (did, rkey, rev, deleted, indexed_at, sort_at) VALUES (?, ?, ?, 1, ?, ?)
 ON CONFLICT (did, rkey) DO UPDATE SET
 	rev = excluded.rev, deleted = 1, cid = '', title = '', artist = '', album = '', genre = '',
@@ -138,7 +171,7 @@ func (a *applier) changed(ctx context.Context, res sql.Result, did, rkey string)
 	if n == 0 {
 		return false, nil
 	}
-	if _, err := a.tx.ExecContext(ctx, `INSERT INTO outbox (did, rkey) VALUES (?, ?)`, did, rkey); err != nil {
+	if _, err := a.exec(ctx, `INSERT INTO outbox (did, rkey) VALUES (?, ?)`, did, rkey); err != nil {
 		return false, fmt.Errorf("appending to outbox: %w", err)
 	}
 	return true, nil
@@ -151,22 +184,22 @@ func (a *applier) accountStatus(ctx context.Context, ev *relay.Event) (bool, err
 	did := ev.DID.String()
 	wasActive := true
 	var prevStatus string
-	err := a.tx.QueryRowContext(ctx, `SELECT active, status FROM actors WHERE did = ?`, did).Scan(&wasActive, &prevStatus)
+	err := a.queryRow(ctx, `SELECT active, status FROM actors WHERE did = ?`, did).Scan(&wasActive, &prevStatus)
 	if err != nil && err != sql.ErrNoRows {
 		return false, fmt.Errorf("reading account %s: %w", did, err)
 	}
-	if _, err := a.tx.ExecContext(ctx, `
+	if _, err := a.exec(ctx, `
 INSERT INTO actors (did, active, status, updated_at) VALUES (?, ?, ?, ?)
 ON CONFLICT (did) DO UPDATE SET active = excluded.active, status = excluded.status, updated_at = excluded.updated_at`,
 		did, ev.Active, ev.Status, a.now); err != nil {
 		return false, fmt.Errorf("saving account %s: %w", did, err)
 	}
 	if !ev.Active && ev.Status == "deleted" {
-		if _, err := a.tx.ExecContext(ctx,
+		if _, err := a.exec(ctx,
 			`INSERT INTO outbox (did, rkey) SELECT did, rkey FROM tracks WHERE did = ? AND deleted = 0`, did); err != nil {
 			return false, fmt.Errorf("appending deleted account's tracks to outbox: %w", err)
 		}
-		if _, err := a.tx.ExecContext(ctx, `
+		if _, err := a.exec(ctx, `
 UPDATE tracks SET deleted = 1, cid = '', title = '', artist = '', album = '', genre = '', tags = '[]',
 	description = '', duration = NULL, file_type = '', audio_url = '', image_url = '', features = '[]', record = ''
 WHERE did = ? AND deleted = 0`, did); err != nil {
@@ -177,7 +210,7 @@ WHERE did = ? AND deleted = 0`, did); err != nil {
 	if wasActive == ev.Active {
 		return prevStatus != ev.Status, nil
 	}
-	if _, err := a.tx.ExecContext(ctx,
+	if _, err := a.exec(ctx,
 		`INSERT INTO outbox (did, rkey) SELECT did, rkey FROM tracks WHERE did = ? AND deleted = 0`, did); err != nil {
 		return false, fmt.Errorf("appending account's tracks to outbox: %w", err)
 	}
@@ -190,7 +223,7 @@ func (a *applier) identity(ctx context.Context, ev *relay.Event) (bool, error) {
 	if ev.Handle == "" {
 		return false, nil
 	}
-	res, err := a.tx.ExecContext(ctx, `
+	res, err := a.exec(ctx, `
 INSERT INTO actors (did, handle, updated_at) VALUES (?, ?, ?)
 ON CONFLICT (did) DO UPDATE SET handle = excluded.handle, updated_at = excluded.updated_at
 WHERE actors.handle != excluded.handle`,

@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -189,4 +190,94 @@ func assertState(t *testing.T, s *sqlite.Store, exp jetstreamtest.Expected) {
 			t.Errorf("%s title = %q, want %q", r.URI(), r.Title, want)
 		}
 	}
+}
+
+// TestCursorTooOld: a stored cursor older than the upstream keeps means
+// events were missed; it is flagged, not silently resumed.
+func TestCursorTooOld(t *testing.T) {
+	srv := jetstreamtest.NewServer(nil)
+	defer srv.Close()
+	s := openStore(t)
+	old := time.Now().Add(-40 * time.Hour).UnixMicro()
+	if _, err := s.ApplyBatch(context.Background(), nil, old); err != nil {
+		t.Fatal(err)
+	}
+	ix := New(Config{Store: s, Subscriber: SubscriberConfig{Hosts: []string{srv.URL()}}, Log: quietLog()})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- ix.Run(ctx) }()
+	for len(srv.Requests()) == 0 {
+		time.Sleep(5 * time.Millisecond)
+	}
+	cancel()
+	<-done
+	st := ix.Status()
+	if !strings.Contains(st.Warning, "missed") || !strings.Contains(st.Warning, "relay backfill") {
+		t.Errorf("warning = %q", st.Warning)
+	}
+	if testutil.ToFloat64(cursorTooOld) != 1 {
+		t.Error("relay_ingest_cursor_too_old is not 1")
+	}
+	// It still asks for what the upstream has, from just before the cursor.
+	if c := srv.Requests()[0].Cursor; c >= old || c < old-int64(10*time.Second/time.Microsecond) {
+		t.Errorf("resumed at %d, stored %d", c, old)
+	}
+
+	// A recent cursor clears the flag.
+	s2 := openStore(t)
+	if _, err := s2.ApplyBatch(context.Background(), nil, time.Now().Add(-time.Hour).UnixMicro()); err != nil {
+		t.Fatal(err)
+	}
+	ix2 := New(Config{Store: s2, Subscriber: SubscriberConfig{Hosts: []string{srv.URL()}}, Log: quietLog()})
+	ctx2, cancel2 := context.WithCancel(context.Background())
+	go func() { done <- ix2.Run(ctx2) }()
+	for len(srv.Requests()) < 2 {
+		time.Sleep(5 * time.Millisecond)
+	}
+	cancel2()
+	<-done
+	if ix2.Status().Warning != "" || testutil.ToFloat64(cursorTooOld) != 0 {
+		t.Errorf("recent cursor flagged: %q", ix2.Status().Warning)
+	}
+}
+
+// TestFailover: a dead host is left for the next one in the list.
+func TestFailover(t *testing.T) {
+	frames, exp := jetstreamtest.Generate(jetstreamtest.StreamSpec{Events: 50, Seed: 3})
+	srv := jetstreamtest.NewServer(frames)
+	defer srv.Close()
+	s := openStore(t)
+	if _, err := s.ApplyBatch(context.Background(), nil, frames[0].TimeUS); err != nil {
+		t.Fatal(err)
+	}
+	dead := "ws://127.0.0.1:1/subscribe" // nothing listens on port 1
+	before := testutil.ToFloat64(reconnectsTotal.WithLabelValues("127.0.0.1:1"))
+	ix := New(Config{
+		Store: s,
+		Subscriber: SubscriberConfig{
+			Hosts:      []string{dead, srv.URL()},
+			MinBackoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond,
+		},
+		BatchInterval: 5 * time.Millisecond,
+		Log:           quietLog(),
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- ix.Run(ctx) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if c, _ := s.Cursor(context.Background()); c >= exp.LastTimeUS {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("never failed over to the live host")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	cancel()
+	<-done
+	if got := testutil.ToFloat64(reconnectsTotal.WithLabelValues("127.0.0.1:1")) - before; got != 3 {
+		t.Errorf("failures on the dead host = %v, want 3 before failing over", got)
+	}
+	assertState(t, s, exp)
 }

@@ -54,3 +54,25 @@ CREATE TABLE IF NOT EXISTS state (
 	key   TEXT PRIMARY KEY,
 	value INTEGER NOT NULL
 );
+
+-- Backfill: every repo found to hold tracks, and how far it got. A run that
+-- is interrupted continues from here; a repo that failed keeps its error and
+-- is retried with backoff, never dropped.
+CREATE TABLE IF NOT EXISTS backfill_repos (
+	did             TEXT    PRIMARY KEY,
+	state           TEXT    NOT NULL DEFAULT 'pending', -- pending, done, failed
+	attempts        INTEGER NOT NULL DEFAULT 0,
+	last_error      TEXT    NOT NULL DEFAULT '',
+	next_attempt_at INTEGER NOT NULL DEFAULT 0, -- unix microseconds
+	records         INTEGER NOT NULL DEFAULT 0,
+	rev             TEXT    NOT NULL DEFAULT '', -- repo rev of the snapshot applied
+	updated_at      INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS backfill_repos_todo ON backfill_repos (state, next_attempt_at);
+
+-- Where the listing of each repo source (a relay, a PDS) got to.
+CREATE TABLE IF NOT EXISTS backfill_sources (
+	source   TEXT    PRIMARY KEY,
+	cursor   TEXT    NOT NULL DEFAULT '',
+	complete INTEGER NOT NULL DEFAULT 0
+);

@@ -30,11 +30,7 @@ func (s *Store) ApplyBatch(ctx context.Context, events []relay.Event, cursor int
 		if err != nil {
 			return relay.ApplyResult{}, fmt.Errorf("applying event for %s: %w", ev.DID, err)
 		}
-		if changed {
-			res.Applied++
-		} else {
-			res.Stale++
-		}
+		count(&res, changed)
 	}
 	if cursor > 0 {
 		if _, err := tx.ExecContext(ctx,
@@ -250,4 +246,13 @@ func microTime(us int64) time.Time {
 		return time.Time{}
 	}
 	return time.UnixMicro(us).UTC()
+}
+
+// count adds one event's outcome to r.
+func count(r *relay.ApplyResult, changed bool) {
+	if changed {
+		r.Applied++
+	} else {
+		r.Stale++
+	}
 }

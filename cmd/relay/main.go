@@ -35,7 +35,7 @@ func main() {
 			slog.SetDefault(log)
 			return nil
 		},
-		Commands: []*cli.Command{serveCommand, reindexCommand},
+		Commands: []*cli.Command{serveCommand, backfillCommand, reindexCommand},
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

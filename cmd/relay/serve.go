@@ -40,6 +40,12 @@ var serveCommand = &cli.Command{
 	Action: runServe,
 }
 
+func init() {
+	serveCommand.Flags = append(serveCommand.Flags,
+		&cli.BoolFlag{Name: "backfill", Usage: "run a backfill in the background at start (see relay backfill for its flags)", EnvVars: []string{"RELAY_BACKFILL"}})
+	serveCommand.Flags = append(serveCommand.Flags, backfillFlags...)
+}
+
 // paths of the data dir's contents.
 func dbPath(dataDir string) string    { return filepath.Join(dataDir, "relay.db") }
 func indexPath(dataDir string) string { return filepath.Join(dataDir, "search.bleve") }
@@ -60,19 +66,21 @@ func runServe(c *cli.Context) error {
 	}
 	defer idx.Close()
 
+	// wake tells the index follower that this process committed something.
 	wake := make(chan struct{}, 1)
+	notify := func() {
+		select {
+		case wake <- struct{}{}:
+		default:
+		}
+	}
 	ingest := indexer.New(indexer.Config{
 		Store:       store,
 		Subscriber:  indexer.SubscriberConfig{Hosts: c.StringSlice("jetstream-url")},
 		Retention:   c.Duration("jetstream-retention"),
 		StartCursor: c.Int64("jetstream-cursor"),
 		Log:         log,
-		Committed: func() {
-			select {
-			case wake <- struct{}{}:
-			default:
-			}
-		},
+		Committed:   notify,
 	})
 
 	ln, err := net.Listen("tcp", c.String("listen"))
@@ -95,6 +103,14 @@ func runServe(c *cli.Context) error {
 	}
 	log.Info("relay serving", "addr", ln.Addr().String(), "data_dir", dataDir, "version", versionString())
 
+	if c.Bool("backfill") {
+		cfg, err := backfillConfig(c, store)
+		if err != nil {
+			return err
+		}
+		cfg.Committed = notify
+		go runBackfillInBackground(ctx, cfg)
+	}
 	if addr := c.String("pprof-listen"); addr != "" {
 		go servePprof(addr, log)
 	}

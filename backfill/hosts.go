@@ -1,0 +1,78 @@
+package backfill
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// hosts limits the work on each PDS host: at most perHost getRepo calls at
+// once, at most rps per second, and none while the host is paused after a
+// 429.
+type hosts struct {
+	perHost int
+	rps     float64
+
+	mu sync.Mutex
+	m  map[string]*host
+}
+
+type host struct {
+	sem     chan struct{}
+	limiter *rate.Limiter
+	paused  time.Time
+}
+
+func newHosts(perHost int, rps float64) *hosts {
+	return &hosts{perHost: perHost, rps: rps, m: map[string]*host{}}
+}
+
+func (hs *hosts) get(name string) *host {
+	hs.mu.Lock()
+	defer hs.mu.Unlock()
+	h, ok := hs.m[name]
+	if !ok {
+		h = &host{sem: make(chan struct{}, hs.perHost), limiter: rate.NewLimiter(rate.Limit(hs.rps), 1)}
+		hs.m[name] = h
+	}
+	return h
+}
+
+// acquire waits for a slot on the host; release gives it back.
+func (hs *hosts) acquire(ctx context.Context, name string) (release func(), err error) {
+	h := hs.get(name)
+	select {
+	case h.sem <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	release = func() { <-h.sem }
+	hs.mu.Lock()
+	wait := time.Until(h.paused)
+	hs.mu.Unlock()
+	if wait > 0 {
+		select {
+		case <-time.After(wait):
+		case <-ctx.Done():
+			release()
+			return nil, ctx.Err()
+		}
+	}
+	if err := h.limiter.Wait(ctx); err != nil {
+		release()
+		return nil, err
+	}
+	return release, nil
+}
+
+// pause stops new calls to the host for d (it answered 429).
+func (hs *hosts) pause(name string, d time.Duration) {
+	h := hs.get(name)
+	hs.mu.Lock()
+	if until := time.Now().Add(d); until.After(h.paused) {
+		h.paused = until
+	}
+	hs.mu.Unlock()
+}

@@ -1,0 +1,112 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/bluesky-social/indigo/atproto/identity"
+	"github.com/bluesky-social/indigo/atproto/syntax"
+	"github.com/urfave/cli/v2"
+
+	"github.com/relaymusic/relay/backfill"
+	"github.com/relaymusic/relay/sqlite"
+)
+
+// backfillFlags are shared by `relay backfill` and `relay serve --backfill`.
+var backfillFlags = []cli.Flag{
+	&cli.StringSliceFlag{Name: "relay", Usage: "list repos with tracks from this relay (com.atproto.sync.listReposByCollection); the default source when no other is given", EnvVars: []string{"RELAY_RELAY"}},
+	&cli.StringSliceFlag{Name: "pds", Usage: "list every repo of this PDS (com.atproto.sync.listRepos)", EnvVars: []string{"RELAY_PDS"}},
+	&cli.StringSliceFlag{Name: "did", Usage: "backfill this account (repeatable); done again even if done before", EnvVars: []string{"RELAY_DID"}},
+	&cli.StringFlag{Name: "plc-url", Value: "https://plc.directory", Usage: "PLC directory for resolving did:plc", EnvVars: []string{"RELAY_PLC_URL"}},
+	&cli.IntFlag{Name: "concurrency", Value: 8, Usage: "repos fetched at once", EnvVars: []string{"RELAY_CONCURRENCY"}},
+	&cli.IntFlag{Name: "per-host", Value: 2, Usage: "repos fetched at once from one PDS host", EnvVars: []string{"RELAY_PER_HOST"}},
+	&cli.Float64Flag{Name: "host-rate", Value: 2, Usage: "getRepo calls per second to one PDS host", EnvVars: []string{"RELAY_HOST_RATE"}},
+	&cli.IntFlag{Name: "max-attempts", Value: 5, Usage: "tries per repo before it is left failed", EnvVars: []string{"RELAY_MAX_ATTEMPTS"}},
+	&cli.DurationFlag{Name: "retry-base", Value: 5 * time.Second, Usage: "first retry delay of a failed repo (doubles per attempt)", EnvVars: []string{"RELAY_RETRY_BASE"}},
+}
+
+var backfillCommand = &cli.Command{
+	Name:  "backfill",
+	Usage: "find and index tracks published before the service started (safe beside a running relay serve)",
+	Description: "Repos come from --relay (default the public relay), --pds or --did. Progress is kept in SQLite:\n" +
+		"a run that is interrupted continues where it stopped. A running relay serve on the same --data-dir\n" +
+		"picks the tracks up into search; otherwise the next start does.",
+	Flags: append([]cli.Flag{dataDirFlag}, backfillFlags...),
+	Action: func(c *cli.Context) error {
+		store, err := sqlite.Open(c.Context, dbPath(c.String("data-dir")))
+		if err != nil {
+			return err
+		}
+		defer store.Close()
+		cfg, err := backfillConfig(c, store)
+		if err != nil {
+			return err
+		}
+		if fi, err := os.Stderr.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
+			cfg.Terminal = os.Stderr
+		}
+		stats, err := backfill.Run(c.Context, cfg)
+		report(stats, slog.Default(), cfg.Terminal)
+		return err
+	},
+}
+
+// backfillConfig reads the backfill flags.
+func backfillConfig(c *cli.Context, store *sqlite.Store) (backfill.Config, error) {
+	cfg := backfill.Config{
+		Store: store,
+		Directory: &identity.BaseDirectory{
+			PLCURL:     c.String("plc-url"),
+			HTTPClient: http.Client{Timeout: 30 * time.Second},
+			// We need the PDS and the key, not the handle; verifying it
+			// would cost a DNS or HTTP lookup per repo.
+			SkipHandleVerification: true,
+		},
+		Concurrency: c.Int("concurrency"),
+		PerHost:     c.Int("per-host"),
+		HostRate:    c.Float64("host-rate"),
+		MaxAttempts: c.Int("max-attempts"),
+		RetryBase:   c.Duration("retry-base"),
+		Log:         slog.Default(),
+	}
+	for _, raw := range c.StringSlice("did") {
+		d, err := syntax.ParseDID(raw)
+		if err != nil {
+			return cfg, fmt.Errorf("bad --did %q: %w", raw, err)
+		}
+		cfg.DIDs = append(cfg.DIDs, d)
+	}
+	for _, u := range c.StringSlice("pds") {
+		cfg.Sources = append(cfg.Sources, backfill.NewPDSSource(u))
+	}
+	relays := c.StringSlice("relay")
+	if len(relays) == 0 && len(cfg.Sources) == 0 && len(cfg.DIDs) == 0 {
+		relays = []string{backfill.DefaultRelay}
+	}
+	for _, u := range relays {
+		cfg.Sources = append(cfg.Sources, backfill.NewRelaySource(u))
+	}
+	return cfg, nil
+}
+
+func report(s backfill.Stats, log *slog.Logger, term io.Writer) {
+	log.Info("backfill finished", "repos_done", s.Done, "repos_failed_attempts", s.Failed, "records", s.Records,
+		"took", s.Took.Round(time.Millisecond), "repos_per_s", fmt.Sprintf("%.1f", float64(s.Done)/max(s.Took.Seconds(), 1e-9)))
+	for _, f := range s.Exhausted {
+		log.Warn("backfill: repo still failing", "did", f.DID, "attempts", f.Attempts, "err", f.Error)
+	}
+}
+
+// runBackfillInBackground is `relay serve --backfill`.
+func runBackfillInBackground(ctx context.Context, cfg backfill.Config) {
+	stats, err := backfill.Run(ctx, cfg)
+	if err != nil && ctx.Err() == nil {
+		cfg.Log.Error("background backfill failed", "err", err)
+	}
+	report(stats, cfg.Log, nil)
+}

@@ -1,0 +1,256 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/bluesky-social/indigo/atproto/syntax"
+
+	"github.com/relaymusic/relay"
+)
+
+// Backfill repo states.
+const (
+	BackfillPending = "pending"
+	BackfillDone    = "done"
+	BackfillFailed  = "failed"
+)
+
+// AddBackfillRepos records repos to backfill; ones already known keep their
+// state. It returns how many were new.
+func (s *Store) AddBackfillRepos(ctx context.Context, dids []syntax.DID) (int, error) {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, fmt.Errorf("beginning backfill insert: %w", err)
+	}
+	defer tx.Rollback()
+	st, err := tx.PrepareContext(ctx, `INSERT INTO backfill_repos (did, updated_at) VALUES (?, ?) ON CONFLICT (did) DO NOTHING`)
+	if err != nil {
+		return 0, fmt.Errorf("preparing backfill insert: %w", err)
+	}
+	now := time.Now().UnixMicro()
+	added := 0
+	for _, d := range dids {
+		res, err := st.ExecContext(ctx, d.String(), now)
+		if err != nil {
+			return 0, fmt.Errorf("adding backfill repo %s: %w", d, err)
+		}
+		n, _ := res.RowsAffected()
+		added += int(n)
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, fmt.Errorf("committing backfill insert: %w", err)
+	}
+	return added, nil
+}
+
+// BackfillSource returns where listing a source got to.
+func (s *Store) BackfillSource(ctx context.Context, source string) (cursor string, complete bool, err error) {
+	err = s.r.QueryRowContext(ctx, `SELECT cursor, complete FROM backfill_sources WHERE source = ?`, source).Scan(&cursor, &complete)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, fmt.Errorf("reading backfill source %s: %w", source, err)
+	}
+	return cursor, complete, nil
+}
+
+// SetBackfillSource saves where listing a source got to.
+func (s *Store) SetBackfillSource(ctx context.Context, source, cursor string, complete bool) error {
+	_, err := s.w.ExecContext(ctx, `
+INSERT INTO backfill_sources (source, cursor, complete) VALUES (?, ?, ?)
+ON CONFLICT (source) DO UPDATE SET cursor = excluded.cursor, complete = excluded.complete`, source, cursor, complete)
+	if err != nil {
+		return fmt.Errorf("saving backfill source %s: %w", source, err)
+	}
+	return nil
+}
+
+// DueRepo is a repo to backfill now, with the attempts it already had.
+type DueRepo struct {
+	DID      syntax.DID
+	Attempts int
+}
+
+// BackfillDue returns up to limit repos to work on now: pending ones, and
+// failed ones whose retry time has come and that have attempts left.
+func (s *Store) BackfillDue(ctx context.Context, now time.Time, maxAttempts, limit int) ([]DueRepo, error) {
+	rows, err := s.r.QueryContext(ctx, `
+SELECT did, attempts FROM backfill_repos
+WHERE state = 'pending' OR (state = 'failed' AND attempts < ? AND next_attempt_at <= ?)
+ORDER BY next_attempt_at, did LIMIT ?`, maxAttempts, now.UnixMicro(), limit)
+	if err != nil {
+		return nil, fmt.Errorf("listing due backfill repos: %w", err)
+	}
+	defer rows.Close()
+	var out []DueRepo
+	for rows.Next() {
+		var (
+			d string
+			r DueRepo
+		)
+		if err := rows.Scan(&d, &r.Attempts); err != nil {
+			return nil, fmt.Errorf("reading due backfill repo: %w", err)
+		}
+		r.DID = syntax.DID(d)
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// RequeueBackfill marks repos pending with a fresh set of attempts, whatever
+// their state: an operator asked for them by name.
+func (s *Store) RequeueBackfill(ctx context.Context, dids []syntax.DID) error {
+	for _, d := range dids {
+		if _, err := s.w.ExecContext(ctx, `
+INSERT INTO backfill_repos (did, updated_at) VALUES (?, ?)
+ON CONFLICT (did) DO UPDATE SET state = 'pending', attempts = 0, next_attempt_at = 0, updated_at = excluded.updated_at`,
+			d.String(), time.Now().UnixMicro()); err != nil {
+			return fmt.Errorf("queueing %s for backfill: %w", d, err)
+		}
+	}
+	return nil
+}
+
+// BackfillWaiting returns the earliest retry time among failed repos that
+// have attempts left (zero time: none).
+func (s *Store) BackfillWaiting(ctx context.Context, maxAttempts int) (time.Time, error) {
+	var at sql.NullInt64
+	err := s.r.QueryRowContext(ctx, `SELECT MIN(next_attempt_at) FROM backfill_repos WHERE state = 'failed' AND attempts < ?`, maxAttempts).Scan(&at)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("reading backfill retry times: %w", err)
+	}
+	if !at.Valid {
+		return time.Time{}, nil
+	}
+	return time.UnixMicro(at.Int64), nil
+}
+
+// FailBackfill records a failed attempt at a repo and when to try again.
+func (s *Store) FailBackfill(ctx context.Context, did syntax.DID, cause error, retryAt time.Time) error {
+	_, err := s.w.ExecContext(ctx, `
+UPDATE backfill_repos SET state = 'failed', attempts = attempts + 1, last_error = ?, next_attempt_at = ?, updated_at = ?
+WHERE did = ?`, cause.Error(), retryAt.UnixMicro(), time.Now().UnixMicro(), did.String())
+	if err != nil {
+		return fmt.Errorf("recording backfill failure of %s: %w", did, err)
+	}
+	return nil
+}
+
+// BackfillCounts counts repos by state.
+type BackfillCounts struct {
+	Pending, Done, Failed int
+	// Exhausted are failed repos with no attempts left.
+	Exhausted int
+	Records   int64
+}
+
+// BackfillCounts counts repos by state; exhausted are failed repos with
+// maxAttempts used.
+func (s *Store) BackfillCounts(ctx context.Context, maxAttempts int) (BackfillCounts, error) {
+	var c BackfillCounts
+	err := s.r.QueryRowContext(ctx, `
+SELECT
+	COALESCE(SUM(state = 'pending'), 0),
+	COALESCE(SUM(state = 'done'), 0),
+	COALESCE(SUM(state = 'failed'), 0),
+	COALESCE(SUM(state = 'failed' AND attempts >= ?), 0),
+	COALESCE(SUM(records), 0)
+FROM backfill_repos`, maxAttempts).Scan(&c.Pending, &c.Done, &c.Failed, &c.Exhausted, &c.Records)
+	if err != nil {
+		return c, fmt.Errorf("counting backfill repos: %w", err)
+	}
+	return c, nil
+}
+
+// FailedBackfill is a repo whose backfill failed, with its last error.
+type FailedBackfill struct {
+	DID      syntax.DID
+	Attempts int
+	Error    string
+}
+
+// BackfillFailures lists failed repos.
+func (s *Store) BackfillFailures(ctx context.Context, limit int) ([]FailedBackfill, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT did, attempts, last_error FROM backfill_repos WHERE state = 'failed' ORDER BY did LIMIT ?`, limit)
+	if err != nil {
+		return nil, fmt.Errorf("listing backfill failures: %w", err)
+	}
+	defer rows.Close()
+	var out []FailedBackfill
+	for rows.Next() {
+		var f FailedBackfill
+		var d string
+		if err := rows.Scan(&d, &f.Attempts, &f.Error); err != nil {
+			return nil, fmt.Errorf("reading backfill failure: %w", err)
+		}
+		f.DID = syntax.DID(d)
+		out = append(out, f)
+	}
+	return out, rows.Err()
+}
+
+// ResyncRepo applies a snapshot of one repo at rev: every track in it is put
+// (the rev check keeps anything newer the live stream already wrote), every
+// track the store holds for the repo that is not in the snapshot is deleted
+// (it was deleted while we were not looking), and the repo is marked done,
+// all in one transaction.
+func (s *Store) ResyncRepo(ctx context.Context, did syntax.DID, rev string, tracks []*relay.Track) (relay.ApplyResult, error) {
+	var res relay.ApplyResult
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return res, fmt.Errorf("beginning resync of %s: %w", did, err)
+	}
+	defer tx.Rollback()
+	a := applier{tx: tx, now: time.Now().UnixMicro(), stmts: map[string]*sql.Stmt{}}
+
+	inSnapshot := make(map[string]bool, len(tracks))
+	for _, t := range tracks {
+		inSnapshot[t.RKey.String()] = true
+		changed, err := a.putTrack(ctx, t)
+		if err != nil {
+			return res, err
+		}
+		count(&res, changed)
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT rkey FROM tracks WHERE did = ? AND deleted = 0 AND rev < ?`, did.String(), rev)
+	if err != nil {
+		return res, fmt.Errorf("listing stored tracks of %s: %w", did, err)
+	}
+	var gone []string
+	for rows.Next() {
+		var rkey string
+		if err := rows.Scan(&rkey); err != nil {
+			rows.Close()
+			return res, fmt.Errorf("reading stored track of %s: %w", did, err)
+		}
+		if !inSnapshot[rkey] {
+			gone = append(gone, rkey)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return res, fmt.Errorf("listing stored tracks of %s: %w", did, err)
+	}
+	for _, rkey := range gone {
+		changed, err := a.deleteTrack(ctx, &relay.Event{Kind: relay.TrackDelete, DID: did, RKey: syntax.RecordKey(rkey), Rev: rev})
+		if err != nil {
+			return res, err
+		}
+		count(&res, changed)
+	}
+	if _, err := tx.ExecContext(ctx, `
+INSERT INTO backfill_repos (did, state, records, rev, last_error, updated_at) VALUES (?, 'done', ?, ?, '', ?)
+ON CONFLICT (did) DO UPDATE SET state = 'done', records = excluded.records, rev = excluded.rev, last_error = '', updated_at = excluded.updated_at`,
+		did.String(), len(tracks), rev, a.now); err != nil {
+		return res, fmt.Errorf("marking %s backfilled: %w", did, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return res, fmt.Errorf("committing resync of %s: %w", did, err)
+	}
+	return res, nil
+}

@@ -22,8 +22,12 @@ type Config struct {
 	// Sources list repos; DIDs are queued by name (and re-done if done).
 	Sources []Source
 	DIDs    []syntax.DID
-	// Directory resolves DIDs to their PDS and signing key.
+	// Directory resolves DIDs to their PDS, signing key and handle.
 	Directory identity.Directory
+	// TrustDeclaredHandles stores the handle a DID document declares even
+	// when the directory did not verify it (local networks whose handles do
+	// not resolve). Off, only verified handles are stored.
+	TrustDeclaredHandles bool
 
 	Concurrency int     // repos at once, default 8
 	PerHost     int     // repos at once on one PDS host, default 2
@@ -331,13 +335,26 @@ func (w *worker) fetchAndApply(ctx context.Context, did syntax.DID) (int, error)
 	if err != nil {
 		return 0, err
 	}
-	if _, err := w.cfg.Store.ResyncRepo(ctx, did, snap.rev, snap.tracks); err != nil {
+	if _, err := w.cfg.Store.ResyncRepo(ctx, did, snap.rev, w.handle(ident), snap.tracks); err != nil {
 		return 0, fmt.Errorf("applying %s: %w", did, err)
 	}
 	if w.cfg.Committed != nil {
 		w.cfg.Committed()
 	}
 	return len(snap.tracks), nil
+}
+
+// handle is the account's handle to store, or "".
+func (w *worker) handle(ident *identity.Identity) string {
+	if ident.Handle != "" && ident.Handle != syntax.HandleInvalid {
+		return ident.Handle.Normalize().String()
+	}
+	if w.cfg.TrustDeclaredHandles {
+		if h, err := ident.DeclaredHandle(); err == nil {
+			return h.Normalize().String()
+		}
+	}
+	return ""
 }
 
 func updateGauges(c sqlite.BackfillCounts) {

@@ -130,9 +130,10 @@ func (s *seeded) dids() []syntax.DID {
 func baseConfig(t *testing.T, store *sqlite.Store) Config {
 	nw := network(t)
 	return Config{
-		Store:       store,
-		Directory:   &identity.BaseDirectory{PLCURL: nw.PLCURL, SkipHandleVerification: true},
-		Concurrency: 4, PerHost: 4, HostRate: 1000,
+		Store:                store,
+		Directory:            &identity.BaseDirectory{PLCURL: nw.PLCURL, SkipHandleVerification: true},
+		TrustDeclaredHandles: true,
+		Concurrency:          4, PerHost: 4, HostRate: 1000,
 		RetryBase: 20 * time.Millisecond,
 		Log:       slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}
@@ -164,6 +165,9 @@ func assertTracks(t *testing.T, store *sqlite.Store, want map[string]string) {
 	for _, r := range rows {
 		if r.Title != want[r.URI().String()] {
 			t.Errorf("%s: title %q, want %q", r.URI(), r.Title, want[r.URI().String()])
+		}
+		if r.Handle == "" {
+			t.Errorf("%s: no handle stored", r.URI())
 		}
 		if r.Rev == "" || r.CID == "" || len(r.Record) == 0 {
 			t.Errorf("%s: rev/cid/record missing: %+v", r.URI(), r.Track)

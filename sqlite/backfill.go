@@ -198,8 +198,8 @@ func (s *Store) BackfillFailures(ctx context.Context, limit int) ([]FailedBackfi
 // (the rev check keeps anything newer the live stream already wrote), every
 // track the store holds for the repo that is not in the snapshot is deleted
 // (it was deleted while we were not looking), and the repo is marked done,
-// all in one transaction.
-func (s *Store) ResyncRepo(ctx context.Context, did syntax.DID, rev string, tracks []*relay.Track) (relay.ApplyResult, error) {
+// all in one transaction. A non-empty handle is stored as the account's.
+func (s *Store) ResyncRepo(ctx context.Context, did syntax.DID, rev, handle string, tracks []*relay.Track) (relay.ApplyResult, error) {
 	var res relay.ApplyResult
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
@@ -208,6 +208,9 @@ func (s *Store) ResyncRepo(ctx context.Context, did syntax.DID, rev string, trac
 	defer tx.Rollback()
 	a := applier{tx: tx, now: time.Now().UnixMicro(), stmts: map[string]*sql.Stmt{}}
 
+	if _, err := a.identity(ctx, &relay.Event{Kind: relay.IdentityUpdate, DID: did, Handle: handle}); err != nil {
+		return res, err
+	}
 	inSnapshot := make(map[string]bool, len(tracks))
 	for _, t := range tracks {
 		inSnapshot[t.RKey.String()] = true

@@ -23,6 +23,7 @@ var backfillFlags = []cli.Flag{
 	&cli.StringSliceFlag{Name: "pds", Usage: "list every repo of this PDS (com.atproto.sync.listRepos)", EnvVars: []string{"RELAY_PDS"}},
 	&cli.StringSliceFlag{Name: "did", Usage: "backfill this account (repeatable); done again even if done before", EnvVars: []string{"RELAY_DID"}},
 	&cli.StringFlag{Name: "plc-url", Value: "https://plc.directory", Usage: "PLC directory for resolving did:plc", EnvVars: []string{"RELAY_PLC_URL"}},
+	&cli.BoolFlag{Name: "trust-declared-handles", Usage: "store the handle a DID document declares without resolving it back (for local networks whose handles do not resolve)", EnvVars: []string{"RELAY_TRUST_DECLARED_HANDLES"}},
 	&cli.IntFlag{Name: "concurrency", Value: 8, Usage: "repos fetched at once", EnvVars: []string{"RELAY_CONCURRENCY"}},
 	&cli.IntFlag{Name: "per-host", Value: 2, Usage: "repos fetched at once from one PDS host", EnvVars: []string{"RELAY_PER_HOST"}},
 	&cli.Float64Flag{Name: "host-rate", Value: 2, Usage: "getRepo calls per second to one PDS host", EnvVars: []string{"RELAY_HOST_RATE"}},
@@ -63,16 +64,17 @@ func backfillConfig(c *cli.Context, store *sqlite.Store) (backfill.Config, error
 		Directory: &identity.BaseDirectory{
 			PLCURL:     c.String("plc-url"),
 			HTTPClient: http.Client{Timeout: 30 * time.Second},
-			// We need the PDS and the key, not the handle; verifying it
-			// would cost a DNS or HTTP lookup per repo.
-			SkipHandleVerification: true,
+			// Verifying a handle costs a DNS or HTTP lookup per repo; only
+			// pointless when the declared one is trusted anyway.
+			SkipHandleVerification: c.Bool("trust-declared-handles"),
 		},
-		Concurrency: c.Int("concurrency"),
-		PerHost:     c.Int("per-host"),
-		HostRate:    c.Float64("host-rate"),
-		MaxAttempts: c.Int("max-attempts"),
-		RetryBase:   c.Duration("retry-base"),
-		Log:         slog.Default(),
+		TrustDeclaredHandles: c.Bool("trust-declared-handles"),
+		Concurrency:          c.Int("concurrency"),
+		PerHost:              c.Int("per-host"),
+		HostRate:             c.Float64("host-rate"),
+		MaxAttempts:          c.Int("max-attempts"),
+		RetryBase:            c.Duration("retry-base"),
+		Log:                  slog.Default(),
 	}
 	for _, raw := range c.StringSlice("did") {
 		d, err := syntax.ParseDID(raw)

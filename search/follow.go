@@ -55,10 +55,22 @@ func (ix *Index) CatchUp(ctx context.Context, src Source) (int, error) {
 	}
 }
 
-// Follow calls CatchUp, then again every interval until ctx ends, since
-// another process may write the outbox. Errors are logged and retried at
-// the next tick, never fatal. It returns ctx.Err().
-func (ix *Index) Follow(ctx context.Context, src Source, interval time.Duration) error {
+// Outbox is the store's outbox as the follower sees it: the changes, its
+// head, and pruning what the index has applied.
+type Outbox interface {
+	Source
+	// OutboxSeq is the highest sequence ever written.
+	OutboxSeq(ctx context.Context) (int64, error)
+	// PruneOutbox drops entries up to and including seq.
+	PruneOutbox(ctx context.Context, seq int64) error
+}
+
+// Follow keeps the index applying the outbox until ctx ends: at once when
+// wake fires (this process committed something), and every interval for
+// what other processes (relay backfill) write. Applied entries are pruned
+// from the outbox. Errors are logged and retried at the next tick, never
+// fatal. It returns ctx.Err().
+func (ix *Index) Follow(ctx context.Context, src Outbox, interval time.Duration, wake <-chan struct{}) error {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
@@ -69,9 +81,20 @@ func (ix *Index) Follow(ctx context.Context, src Source, interval time.Duration)
 		case n > 0:
 			slog.DebugContext(ctx, "search index caught up", "applied", n)
 		}
+		if applied, err := ix.AppliedSeq(); err == nil {
+			if head, err := src.OutboxSeq(ctx); err == nil {
+				lagEntries.Set(float64(max(head-applied, 0)))
+			}
+			if n > 0 {
+				if err := src.PruneOutbox(ctx, applied); err != nil && ctx.Err() == nil {
+					slog.WarnContext(ctx, "pruning the outbox failed", "err", err)
+				}
+			}
+		}
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
+		case <-wake:
 		case <-t.C:
 		}
 	}

@@ -117,6 +117,18 @@ func (s *fakeSource) add(cs ...relay.Change) {
 	s.entries = append(s.entries, cs...)
 }
 
+func (s *fakeSource) OutboxSeq(ctx context.Context) (int64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.entries) == 0 {
+		return 0, nil
+	}
+	return s.entries[len(s.entries)-1].Seq, nil
+}
+
+// PruneOutbox keeps the entries: tests read them again.
+func (s *fakeSource) PruneOutbox(ctx context.Context, seq int64) error { return nil }
+
 func (s *fakeSource) Changes(ctx context.Context, after int64, limit int) ([]relay.Change, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -234,7 +234,7 @@ func TestFollow(t *testing.T) {
 	src := &fakeSource{entries: changes(1, cat[:5]...), failN: 1}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- ix.Follow(ctx, src, 10*time.Millisecond) }()
+	go func() { done <- ix.Follow(ctx, src, 10*time.Millisecond, nil) }()
 
 	waitSeq := func(want int64) {
 		t.Helper()

@@ -62,30 +62,3 @@ func rebuild(ctx context.Context, store *sqlite.Store, dir string, log *slog.Log
 	log.Info("search index rebuilt", "seq", seq, "took", time.Since(start).Round(time.Millisecond))
 	return nil
 }
-
-// follow keeps the index applying the outbox: at once when this process
-// commits (wake), and every poll interval for what other processes (relay
-// backfill) write. Applied entries are pruned from the outbox.
-func follow(ctx context.Context, idx *search.Index, store *sqlite.Store, wake <-chan struct{}, poll time.Duration, log *slog.Logger) error {
-	t := time.NewTicker(poll)
-	defer t.Stop()
-	for {
-		n, err := idx.CatchUp(ctx, store)
-		if err != nil && ctx.Err() == nil {
-			log.Error("search index catch-up failed; retrying", "err", err, "retry_in", poll)
-		}
-		if n > 0 {
-			if seq, err := idx.AppliedSeq(); err == nil {
-				if err := store.PruneOutbox(ctx, seq); err != nil && ctx.Err() == nil {
-					log.Warn("pruning outbox failed", "err", err)
-				}
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-wake:
-		case <-t.C:
-		}
-	}
-}

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/urfave/cli/v2"
 	"golang.org/x/sync/errgroup"
 
@@ -66,6 +67,8 @@ func runServe(c *cli.Context) error {
 	}
 	defer idx.Close()
 
+	prometheus.MustRegister(store.Collector(15*time.Second), idx.Collector(indexPath(dataDir)))
+
 	// wake tells the index follower that this process committed something.
 	wake := make(chan struct{}, 1)
 	notify := func() {
@@ -117,7 +120,12 @@ func runServe(c *cli.Context) error {
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return ingest.Run(gctx) })
-	g.Go(func() error { return follow(gctx, idx, store, wake, c.Duration("index-poll"), log) })
+	g.Go(func() error {
+		if err := idx.Follow(gctx, store, c.Duration("index-poll"), wake); !errors.Is(err, context.Canceled) {
+			return err
+		}
+		return nil
+	})
 	g.Go(func() error {
 		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 			return fmt.Errorf("http server: %w", err)

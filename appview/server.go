@@ -106,6 +106,9 @@ var (
 
 // query registers an XRPC query handler with metrics and error handling.
 func (s *Server) query(nsid string, h func(ctx context.Context, r *http.Request) (any, error)) {
+	// Series exist from the first scrape, so a dashboard tells zero from missing.
+	requestsTotal.WithLabelValues(nsid, "200")
+	requestSeconds.WithLabelValues(nsid)
 	s.mux.HandleFunc("GET /xrpc/"+nsid, func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		out, err := h(r.Context(), r)

@@ -3,6 +3,8 @@ package backfill
 import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
+
+	"github.com/relaymusic/relay/indexer"
 )
 
 var (
@@ -28,3 +30,14 @@ var (
 		Buckets: prometheus.ExponentialBuckets(0.005, 2, 14),
 	})
 )
+
+func init() {
+	for _, s := range []string{"pending", "done", "failed"} {
+		reposGauge.WithLabelValues(s)
+	}
+	reposTotal.WithLabelValues("done")
+	reposTotal.WithLabelValues("failed")
+	for _, r := range indexer.Reasons {
+		rejectedTotal.WithLabelValues(r)
+	}
+}

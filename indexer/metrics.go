@@ -45,3 +45,22 @@ var (
 		Buckets: prometheus.ExponentialBuckets(1, 2, 12),
 	})
 )
+
+// Reasons lists every rejection reason, so each series exists from the
+// first scrape (a dashboard can tell zero from missing).
+var Reasons = []string{
+	ReasonBadDID, ReasonUnknownKind, ReasonBadCollection, ReasonBadRKey, ReasonBadRev,
+	ReasonBadOperation, ReasonBadCID, ReasonInvalidRecord, ReasonInsecureURL, ReasonBadHandle,
+	ReasonMissingBody, ReasonUndecodable,
+}
+
+func init() {
+	for _, r := range Reasons {
+		rejectedTotal.WithLabelValues(r)
+	}
+	for _, op := range []string{"create", "update", "delete"} {
+		eventsReceived.WithLabelValues("commit", op)
+	}
+	eventsReceived.WithLabelValues("identity", "")
+	eventsReceived.WithLabelValues("account", "")
+}

@@ -95,4 +95,22 @@ func TestBackfillBesideServe(t *testing.T) {
 	p2 := startRelay(t, "--data-dir", dir2, "--jetstream-url", nw.JetstreamURL)
 	p2.waitSearchable(t, "prelaunch anthem", n)
 	p2.kill(syscall.SIGTERM)
+
+	// relay serve --backfill does the same work in the background, and
+	// reports it in its metrics.
+	p3 := startRelay(t, "--data-dir", t.TempDir(), "--jetstream-url", nw.JetstreamURL,
+		"--backfill", "--pds", nw.PDSURL, "--plc-url", nw.PLCURL, "--trust-declared-handles")
+	p3.waitSearchable(t, "prelaunch anthem", n)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		m, err := p3.metrics()
+		if err == nil && m[`relay_backfill_repos{state="done"}`] >= n && m[`relay_backfill_records_total`] >= n {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("backfill metrics never showed the work: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	p3.kill(syscall.SIGTERM)
 }

@@ -76,9 +76,10 @@ func SortTime(createdAt, indexedAt time.Time) time.Time {
 }
 
 // Change is one entry of the outbox: the track at URI changed in SQLite at
-// sequence Seq. Track is its current state when it is visible (live and its
-// account active), nil when it must not be searchable (deleted, tombstoned or
-// its account hidden).
+// sequence Seq. Track is its current searchable state when it is visible
+// (live and its account active): id, title, artist, album, genre, tags and
+// sortAt, not the record. It is nil when the track must not be searchable
+// (deleted or its account hidden).
 type Change struct {
 	Seq   int64
 	URI   syntax.ATURI

@@ -3,18 +3,23 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"iter"
+
+	"github.com/bluesky-social/indigo/atproto/syntax"
 
 	"github.com/relaymusic/relay"
 )
 
 // Changes returns up to limit outbox entries after seq, in order, each with
-// the track's current state when it is visible (search.Source).
+// the track's current state when it is visible (search.Source). Only what
+// search indexes is read: the Track carries its id (did, rkey), title,
+// artist, album, genre, tags and sortAt, not the record.
 func (s *Store) Changes(ctx context.Context, after int64, limit int) ([]relay.Change, error) {
 	rows, err := s.r.QueryContext(ctx, `
-SELECT o.seq, `+visible+`, `+trackColumns+`
+SELECT o.seq, o.did, o.rkey, `+visible+`, t.title, t.artist, t.album, t.genre, t.tags, t.sort_at
 FROM outbox o
 JOIN tracks t ON t.did = o.did AND t.rkey = o.rkey
 LEFT JOIN actors a ON a.did = o.did
@@ -28,16 +33,25 @@ WHERE o.seq > ? ORDER BY o.seq LIMIT ?`, after, limit)
 		// Track rows are never removed (a delete leaves a tombstone), so
 		// every outbox entry joins one.
 		var (
-			c     relay.Change
-			shown bool
+			c         relay.Change
+			did, rkey string
+			shown     bool
+			t         relay.Track
+			tags      string
+			sortAt    int64
 		)
-		tr, err := scanTrack(leadRow{rows, []any{&c.Seq, &shown}})
-		if err != nil {
+		if err := rows.Scan(&c.Seq, &did, &rkey, &shown, &t.Title, &t.Artist, &t.Album, &t.Genre, &tags, &sortAt); err != nil {
 			return nil, fmt.Errorf("reading outbox row: %w", err)
 		}
-		c.URI = tr.URI()
+		// Stored values were parsed before they were written.
+		t.DID, t.RKey = syntax.DID(did), syntax.RecordKey(rkey)
+		c.URI = t.URI()
 		if shown {
-			c.Track = &tr.Track
+			if err := json.Unmarshal([]byte(tags), &t.Tags); err != nil {
+				return nil, fmt.Errorf("stored track %s has bad tags: %w", c.URI, err)
+			}
+			t.SortAt = microTime(sortAt)
+			c.Track = &t
 		}
 		out = append(out, c)
 	}

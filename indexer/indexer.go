@@ -182,7 +182,10 @@ func (ix *Indexer) flush(ctx context.Context, batch []item) {
 				rejectedTotal.WithLabelValues("other").Inc()
 				ix.log.Warn("event rejected", "err", it.err)
 			}
-			continue
+			if it.ev.Kind == 0 {
+				continue
+			}
+			// An invalid record still replaces the version it updates.
 		}
 		events = append(events, it.ev)
 	}

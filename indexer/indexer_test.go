@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -123,9 +124,11 @@ func TestIndexerRecordedFrames(t *testing.T) {
 			t.Errorf("wantedCollections = %q", req.Collections)
 		}
 	}
-	// Bob's track is hidden, not gone.
+	// Bob's track is hidden, not gone. The deleted track is a tombstone, and
+	// so is every key whose latest record was invalid (missing fileType,
+	// http audio, bad cid, too many tags).
 	c, _ := s.Count(context.Background())
-	if c.Visible != 4 || c.Hidden != 1 || c.Tombstoned != 1 {
+	if c.Visible != 4 || c.Hidden != 1 || c.Tombstoned != 5 {
 		t.Errorf("counts = %+v", c)
 	}
 }
@@ -281,3 +284,48 @@ func TestFailover(t *testing.T) {
 	}
 	assertState(t, s, exp)
 }
+
+// TestInvalidUpdateHides: a valid track updated to an invalid record is no
+// longer shown (the repo holds no valid version of it), and a later valid
+// update shows it again.
+func TestInvalidUpdateHides(t *testing.T) {
+	const (
+		did  = "did:plc:alice5rxbvqptxhmrrkjtu6m"
+		rkey = "3mmoojp7etg2a"
+		cid  = "bafyreib2rxk3rybk3aobmv5cjuql3bm2twh4jo5uxcpjwbdlbbn5gyzmxq"
+	)
+	mk := func(timeUS int64, rev, record string) jetstreamtest.Frame {
+		raw := strings.Replace(commitFrame(did, "update", "app.relay.track", rkey, rev, cid, record), "1779719009132431", itoa(timeUS), 1)
+		f, _ := jetstreamtest.ParseFrame([]byte(raw))
+		return f
+	}
+	base := time.Now().Add(-time.Hour).UnixMicro()
+	steps := []struct {
+		frame   jetstreamtest.Frame
+		visible bool
+	}{
+		{mk(base+1, "3mmoojp7vgo2a", goodRecord), true},
+		{mk(base+2, "3mmoojp7vgo2b", strings.Replace(goodRecord, "https:", "http:", 1)), false},
+		{mk(base+3, "3mmoojp7vgo2c", strings.Replace(goodRecord, "Jóga", "Jóga (remaster)", 1)), true},
+	}
+	s := openStore(t)
+	if _, err := s.ApplyBatch(context.Background(), nil, base); err != nil {
+		t.Fatal(err)
+	}
+	srv := jetstreamtest.NewServer(nil)
+	defer srv.Close()
+	for i, st := range steps {
+		srv.Append(st.frame)
+		runIndexer(t, s, srv, st.frame.TimeUS)
+		c, _ := s.Count(context.Background())
+		if (c.Visible == 1) != st.visible {
+			t.Fatalf("step %d: visible = %d, want shown=%v", i, c.Visible, st.visible)
+		}
+	}
+	rows, _ := s.Feed(context.Background(), nil, 10)
+	if len(rows) != 1 || rows[0].Title != "Jóga (remaster)" {
+		t.Fatalf("feed = %+v", rows)
+	}
+}
+
+func itoa(v int64) string { return strconv.FormatInt(v, 10) }

@@ -51,7 +51,11 @@ func reject(reason, subject string, err error) *RejectError {
 
 // ParseEvent checks a jetstream event and turns it into a relay.Event. Every
 // field that comes from the network is parsed here, once; an error is always
-// a *RejectError. Pure: no I/O.
+// a *RejectError. A create or update whose record is invalid, but whose repo,
+// key and rev are sound, returns the error together with a TrackDelete at
+// that rev: the repo no longer holds a valid version of the track, so the
+// one we hold must not be shown. Otherwise the event is zero on error.
+// Pure: no I/O.
 func ParseEvent(evt *models.Event) (relay.Event, error) {
 	did, err := syntax.ParseDID(evt.Did)
 	if err != nil {
@@ -69,7 +73,7 @@ func ParseEvent(evt *models.Event) (relay.Event, error) {
 		if evt.Identity != nil && evt.Identity.Handle != nil && *evt.Identity.Handle != "handle.invalid" {
 			h, err := syntax.ParseHandle(*evt.Identity.Handle)
 			if err != nil {
-				return out, reject(ReasonBadHandle, evt.Did, err)
+				return relay.Event{}, reject(ReasonBadHandle, evt.Did, err)
 			}
 			out.Handle = h.Normalize().String()
 		}
@@ -110,12 +114,18 @@ func parseCommit(out relay.Event, c *models.Commit) (relay.Event, error) {
 		out.Rev = rev.String()
 		return out, nil
 	case models.CommitOperationCreate, models.CommitOperationUpdate:
+		// From here the repo is known to hold *something* at this key and
+		// rev. If it is not a valid track, whatever we showed for the key
+		// is no longer in the repo: the event comes back as a delete at its
+		// rev, along with the rejection.
+		invalidated := out
+		invalidated.Kind, invalidated.RKey, invalidated.Rev = relay.TrackDelete, rkey, rev.String()
 		if _, err := syntax.ParseCID(c.CID); err != nil {
-			return out, reject(ReasonBadCID, subject, err)
+			return invalidated, reject(ReasonBadCID, subject, err)
 		}
 		t, err := ParseTrack(out.DID, rkey, rev.String(), c.CID, c.Record)
 		if err != nil {
-			return out, err
+			return invalidated, err
 		}
 		out.Kind = relay.TrackPut
 		out.Track = t

@@ -52,14 +52,14 @@ func TestParseEvent(t *testing.T) {
 		{"rkey not a tid", commitFrame(did, "create", coll, "self", rev, cid, goodRecord), 0, ReasonBadRKey},
 		{"bad rev", commitFrame(did, "create", coll, rkey, "1", cid, goodRecord), 0, ReasonBadRev},
 		{"bad rev on delete", commitFrame(did, "delete", coll, rkey, "", "", ""), 0, ReasonBadRev},
-		{"bad cid", commitFrame(did, "create", coll, rkey, rev, "nope", goodRecord), 0, ReasonBadCID},
+		{"bad cid", commitFrame(did, "create", coll, rkey, rev, "nope", goodRecord), relay.TrackDelete, ReasonBadCID},
 		{"unknown operation", commitFrame(did, "archive", coll, rkey, rev, cid, goodRecord), 0, ReasonBadOperation},
-		{"create without record", commitFrame(did, "create", coll, rkey, rev, cid, ""), 0, ReasonMissingBody},
-		{"record missing fileType", commitFrame(did, "create", coll, rkey, rev, cid, strings.Replace(goodRecord, `"fileType":"mp3",`, "", 1)), 0, ReasonInvalidRecord},
-		{"record with 281-character title", commitFrame(did, "create", coll, rkey, rev, cid, strings.Replace(goodRecord, "Jóga", strings.Repeat("x", 281), 1)), 0, ReasonInvalidRecord},
-		{"record with wrong $type", commitFrame(did, "create", coll, rkey, rev, cid, strings.Replace(goodRecord, coll, "app.relay.trac", 1)), 0, ReasonInvalidRecord},
-		{"http audio", commitFrame(did, "create", coll, rkey, rev, cid, strings.Replace(goodRecord, "https:", "http:", 1)), 0, ReasonInsecureURL},
-		{"javascript audio", commitFrame(did, "create", coll, rkey, rev, cid, strings.Replace(goodRecord, "https://audio.relay.example/j.mp3", "javascript:alert(1)", 1)), 0, ReasonInsecureURL},
+		{"create without record", commitFrame(did, "create", coll, rkey, rev, cid, ""), relay.TrackDelete, ReasonMissingBody},
+		{"record missing fileType", commitFrame(did, "create", coll, rkey, rev, cid, strings.Replace(goodRecord, `"fileType":"mp3",`, "", 1)), relay.TrackDelete, ReasonInvalidRecord},
+		{"record with 281-character title", commitFrame(did, "create", coll, rkey, rev, cid, strings.Replace(goodRecord, "Jóga", strings.Repeat("x", 281), 1)), relay.TrackDelete, ReasonInvalidRecord},
+		{"record with wrong $type", commitFrame(did, "create", coll, rkey, rev, cid, strings.Replace(goodRecord, coll, "app.relay.trac", 1)), relay.TrackDelete, ReasonInvalidRecord},
+		{"http audio", commitFrame(did, "create", coll, rkey, rev, cid, strings.Replace(goodRecord, "https:", "http:", 1)), relay.TrackDelete, ReasonInsecureURL},
+		{"javascript audio", commitFrame(did, "create", coll, rkey, rev, cid, strings.Replace(goodRecord, "https://audio.relay.example/j.mp3", "javascript:alert(1)", 1)), relay.TrackDelete, ReasonInsecureURL},
 		{"bad handle", `{"did":"` + did + `","time_us":1,"kind":"identity","identity":{"did":"` + did + `","handle":"not a handle","seq":1,"time":"x"}}`, 0, ReasonBadHandle},
 		{"account without body", `{"did":"` + did + `","time_us":1,"kind":"account"}`, 0, ReasonMissingBody},
 		{"unknown kind", `{"did":"` + did + `","time_us":1,"kind":"sync"}`, 0, ReasonUnknownKind},
@@ -83,6 +83,14 @@ func TestParseEvent(t *testing.T) {
 			var rej *RejectError
 			if !errors.As(err, &rej) {
 				t.Fatalf("want a RejectError with reason %s, got %v", tc.reason, err)
+			}
+			// A bad create or update with a sound key and rev invalidates
+			// what we hold for the key; anything else is dropped whole.
+			if ev.Kind != tc.kind {
+				t.Errorf("event kind on error = %d, want %d", ev.Kind, tc.kind)
+			}
+			if ev.Kind == relay.TrackDelete && (ev.Rev == "" || ev.RKey == "") {
+				t.Errorf("invalidating delete lacks rev/rkey: %+v", ev)
 			}
 			if rej.Reason != tc.reason {
 				t.Fatalf("reason = %s, want %s (%v)", rej.Reason, tc.reason, rej.Err)

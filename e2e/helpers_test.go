@@ -1,0 +1,627 @@
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"net"
+	"net/http"
+	"net/url"
+	"os/exec"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/bluesky-social/indigo/atproto/syntax"
+
+	"github.com/relaymusic/relay/internal/testnet"
+)
+
+const trackNSID = "app.relay.track"
+
+// ---------------------------------------------------------------------------
+// relay serve as a process
+
+// relayProc is a running `relay serve`.
+type relayProc struct {
+	t       testing.TB
+	addr    string
+	dataDir string
+	cursor  int64
+	cmd     *exec.Cmd
+	log     *syncBuffer
+	done    chan struct{}
+	http    *http.Client
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// tail is the last n lines of the log.
+func (s *syncBuffer) tail(n int) string {
+	lines := strings.Split(strings.TrimRight(s.String(), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+func freeAddr(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// nowCursor is a jetstream cursor one second before now, so a relay started
+// with it reads from there instead of racing the live tip.
+func nowCursor() int64 { return time.Now().Add(-time.Second).UnixMicro() }
+
+// startRelay runs `relay serve` on a free loopback port with a fresh data
+// dir, reading the test network's Jetstream from a second ago, and waits
+// until /xrpc/_health answers. It is killed in cleanup.
+func startRelay(t testing.TB) *relayProc {
+	t.Helper()
+	return startRelayOn(t, t.TempDir(), nowCursor())
+}
+
+// startRelayOn runs `relay serve` on dataDir (possibly used before; the stored
+// cursor then wins over cursor).
+func startRelayOn(t testing.TB, dataDir string, cursor int64) *relayProc {
+	t.Helper()
+	p := &relayProc{
+		t:       t,
+		addr:    freeAddr(t),
+		dataDir: dataDir,
+		cursor:  cursor,
+		log:     &syncBuffer{},
+		done:    make(chan struct{}),
+		http:    &http.Client{Timeout: 10 * time.Second},
+	}
+	p.cmd = exec.Command(relayBin, "--log-format", "json", "serve",
+		"--listen", p.addr,
+		"--data-dir", dataDir,
+		"--jetstream-url", tn.JetstreamURL,
+		"--jetstream-cursor", strconv.FormatInt(cursor, 10),
+	)
+	p.cmd.Stdout, p.cmd.Stderr = p.log, p.log
+	// Never outlive the test binary.
+	p.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := p.cmd.Start(); err != nil {
+		t.Fatalf("start relay: %v", err)
+	}
+	go func() { _ = p.cmd.Wait(); close(p.done) }()
+	t.Cleanup(func() {
+		p.signal(syscall.SIGKILL, 10*time.Second)
+		if t.Failed() {
+			t.Logf("relay serve (%s) log tail:\n%s", p.addr, p.log.tail(60))
+		}
+	})
+
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if _, err := p.health(); err == nil {
+			return p
+		}
+		if p.exited() {
+			t.Fatalf("relay serve exited at start:\n%s", p.log)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("relay serve did not answer /xrpc/_health within 30s:\n%s", p.log)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func (p *relayProc) exited() bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// signal sends sig and waits up to grace for the process to exit, then kills
+// it. It reports whether the process exited within grace.
+func (p *relayProc) signal(sig syscall.Signal, grace time.Duration) bool {
+	if p.exited() {
+		return true
+	}
+	_ = p.cmd.Process.Signal(sig)
+	select {
+	case <-p.done:
+		return true
+	case <-time.After(grace):
+		_ = p.cmd.Process.Kill()
+		<-p.done
+		return false
+	}
+}
+
+// stop ends relay serve gracefully (SIGTERM) and checks that it exits in time
+// and cleanly.
+func (p *relayProc) stop() {
+	p.t.Helper()
+	if !p.signal(syscall.SIGTERM, 20*time.Second) {
+		p.t.Errorf("relay serve did not exit within 20s of SIGTERM; killed")
+		return
+	}
+	if code := p.cmd.ProcessState.ExitCode(); code != 0 {
+		p.t.Errorf("relay serve exited with code %d after SIGTERM:\n%s", code, p.log.tail(20))
+	}
+}
+
+// crash SIGKILLs relay serve.
+func (p *relayProc) crash() {
+	p.t.Helper()
+	if !p.signal(syscall.SIGKILL, 10*time.Second) {
+		p.t.Fatalf("relay serve still running 10s after SIGKILL")
+	}
+}
+
+// ---------------------------------------------------------------------------
+// typed GETs
+
+type trackView struct {
+	URI       string          `json:"uri"`
+	CID       string          `json:"cid"`
+	DID       string          `json:"did"`
+	Handle    string          `json:"handle"`
+	Title     string          `json:"title"`
+	Artist    string          `json:"artist"`
+	Album     string          `json:"album"`
+	Genre     string          `json:"genre"`
+	Tags      []string        `json:"tags"`
+	Duration  *int64          `json:"duration"`
+	FileType  string          `json:"fileType"`
+	AudioURL  string          `json:"audioUrl"`
+	ImageURL  string          `json:"imageUrl"`
+	CreatedAt string          `json:"createdAt"`
+	IndexedAt string          `json:"indexedAt"`
+	Record    json.RawMessage `json:"record"`
+}
+
+type feedResponse struct {
+	Feed   []trackView `json:"feed"`
+	Cursor string      `json:"cursor"`
+}
+
+type searchResponse struct {
+	Tracks    []trackView `json:"tracks"`
+	Cursor    string      `json:"cursor"`
+	HitsTotal uint64      `json:"hitsTotal"`
+}
+
+type healthResponse struct {
+	Version string `json:"version"`
+	Ingest  struct {
+		Host             string  `json:"host"`
+		Connected        bool    `json:"connected"`
+		Cursor           int64   `json:"cursor"`
+		CursorAgeSeconds float64 `json:"cursorAgeSeconds"`
+	} `json:"ingest"`
+	Index struct {
+		AppliedSeq int64 `json:"appliedSeq"`
+		OutboxSeq  int64 `json:"outboxSeq"`
+	} `json:"index"`
+	Warnings []string `json:"warnings"`
+}
+
+func (p *relayProc) get(path string) ([]byte, error) {
+	resp, err := p.http.Get("http://" + p.addr + path)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("GET %s: HTTP %d: %s", path, resp.StatusCode, b)
+	}
+	return b, nil
+}
+
+func (p *relayProc) getJSON(path string, v any) error {
+	b, err := p.get(path)
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return fmt.Errorf("GET %s: decoding %s: %w", path, b, err)
+	}
+	return nil
+}
+
+func (p *relayProc) health() (healthResponse, error) {
+	var h healthResponse
+	err := p.getJSON("/xrpc/_health", &h)
+	return h, err
+}
+
+// feedPage is one page of getDiscoveryFeed.
+func (p *relayProc) feedPage(limit int, cursor string) (feedResponse, error) {
+	q := url.Values{"limit": {strconv.Itoa(limit)}}
+	if cursor != "" {
+		q.Set("cursor", cursor)
+	}
+	var f feedResponse
+	err := p.getJSON("/xrpc/app.relay.feed.getDiscoveryFeed?"+q.Encode(), &f)
+	return f, err
+}
+
+// feed is the whole discovery feed, every page, in order.
+func (p *relayProc) feed() ([]trackView, error) {
+	var all []trackView
+	cursor := ""
+	for range 1000 {
+		page, err := p.feedPage(100, cursor)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, page.Feed...)
+		if page.Cursor == "" {
+			return all, nil
+		}
+		cursor = page.Cursor
+	}
+	return nil, fmt.Errorf("feed: more than 1000 pages")
+}
+
+// search is the first page of searchTracks (sort "" is the default).
+func (p *relayProc) search(q, sort string, limit int) (searchResponse, error) {
+	v := url.Values{"q": {q}, "limit": {strconv.Itoa(limit)}}
+	if sort != "" {
+		v.Set("sort", sort)
+	}
+	var s searchResponse
+	err := p.getJSON("/xrpc/app.relay.feed.searchTracks?"+v.Encode(), &s)
+	return s, err
+}
+
+// counter scrapes /metrics and returns the value of the sample name{labels}
+// (labels given as "k", "v", ...). A series not exported yet is 0: counter
+// vectors only show a label set once it has been incremented.
+func (p *relayProc) counter(name string, labels ...string) (float64, error) {
+	b, err := p.get("/metrics")
+	if err != nil {
+		return 0, err
+	}
+	want := map[string]string{}
+	for i := 0; i+1 < len(labels); i += 2 {
+		want[labels[i]] = labels[i+1]
+	}
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		sname, slabels, value, err := parseSample(line)
+		if err != nil {
+			return 0, fmt.Errorf("/metrics: %w", err)
+		}
+		if sname == name && mapsEqual(slabels, want) {
+			return value, nil
+		}
+	}
+	return 0, sc.Err()
+}
+
+// parseSample parses one line of the Prometheus text format:
+// name{k="v",...} value [timestamp].
+func parseSample(line string) (string, map[string]string, float64, error) {
+	labels := map[string]string{}
+	var name, rest string
+	if i := strings.IndexAny(line, "{ "); i < 0 {
+		return "", nil, 0, fmt.Errorf("bad sample line %q", line)
+	} else if line[i] == '{' {
+		name = line[:i]
+		j := i + 1
+		for {
+			for j < len(line) && (line[j] == ',' || line[j] == ' ') {
+				j++
+			}
+			if j < len(line) && line[j] == '}' {
+				j++
+				break
+			}
+			eq := strings.IndexByte(line[j:], '=')
+			if eq < 0 || j+eq+1 >= len(line) || line[j+eq+1] != '"' {
+				return "", nil, 0, fmt.Errorf("bad labels in %q", line)
+			}
+			key := line[j : j+eq]
+			k := j + eq + 2
+			var val strings.Builder
+			for k < len(line) && line[k] != '"' {
+				if line[k] == '\\' && k+1 < len(line) {
+					k++
+					switch line[k] {
+					case 'n':
+						val.WriteByte('\n')
+					default:
+						val.WriteByte(line[k])
+					}
+				} else {
+					val.WriteByte(line[k])
+				}
+				k++
+			}
+			if k >= len(line) {
+				return "", nil, 0, fmt.Errorf("unterminated label value in %q", line)
+			}
+			labels[key] = val.String()
+			j = k + 1
+		}
+		rest = line[j:]
+	} else {
+		name, rest = line[:i], line[i:]
+	}
+	fields := strings.Fields(rest)
+	if len(fields) < 1 {
+		return "", nil, 0, fmt.Errorf("no value in %q", line)
+	}
+	var v float64
+	switch fields[0] {
+	case "+Inf":
+		v = math.Inf(1)
+	case "-Inf":
+		v = math.Inf(-1)
+	case "NaN":
+		v = math.NaN()
+	default:
+		f, err := strconv.ParseFloat(fields[0], 64)
+		if err != nil {
+			return "", nil, 0, fmt.Errorf("bad value in %q: %w", line, err)
+		}
+		v = f
+	}
+	return name, labels, v, nil
+}
+
+func mapsEqual(a, b map[string]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if w, ok := b[k]; !ok || w != v {
+			return false
+		}
+	}
+	return true
+}
+
+// ---------------------------------------------------------------------------
+// conditions on what relay serves
+
+// inFeed reports the view of uri in the feed, if any.
+func (p *relayProc) inFeed(uri string) (*trackView, error) {
+	views, err := p.feed()
+	if err != nil {
+		return nil, err
+	}
+	for i := range views {
+		if views[i].URI == uri {
+			return &views[i], nil
+		}
+	}
+	return nil, nil
+}
+
+// inSearch reports the view of uri among the results of searching q, if any.
+func (p *relayProc) inSearch(q, uri string) (*trackView, error) {
+	res, err := p.search(q, "", 100)
+	if err != nil {
+		return nil, err
+	}
+	for i := range res.Tracks {
+		if res.Tracks[i].URI == uri {
+			return &res.Tracks[i], nil
+		}
+	}
+	return nil, nil
+}
+
+// feedOf is the feed restricted to the given accounts' tracks.
+func (p *relayProc) feedOf(dids ...string) ([]trackView, error) {
+	views, err := p.feed()
+	if err != nil {
+		return nil, err
+	}
+	var out []trackView
+	for _, v := range views {
+		if slices.Contains(dids, v.DID) {
+			out = append(out, v)
+		}
+	}
+	return out, nil
+}
+
+// eventually polls cond every 25 ms until it holds, and fails the test with
+// cond's last explanation when timeout passes first.
+func eventually(t testing.TB, timeout time.Duration, what string, cond func() (bool, string)) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		ok, why := cond()
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after %s, still not %s: %s", timeout, what, why)
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+}
+
+// waitVisible waits until the track is both in the feed and found by
+// searching word, with the wanted title, and returns its feed view.
+func waitVisible(t testing.TB, p *relayProc, uri, word, title string, timeout time.Duration) trackView {
+	t.Helper()
+	var view trackView
+	eventually(t, timeout, "visible: "+uri, func() (bool, string) {
+		s, err := p.inSearch(word, uri)
+		if err != nil {
+			return false, err.Error()
+		}
+		if s == nil {
+			return false, "not found by searching " + word
+		}
+		if s.Title != title {
+			return false, fmt.Sprintf("search view title %q, want %q", s.Title, title)
+		}
+		f, err := p.inFeed(uri)
+		if err != nil {
+			return false, err.Error()
+		}
+		if f == nil {
+			return false, "not in the feed"
+		}
+		if f.Title != title {
+			return false, fmt.Sprintf("feed view title %q, want %q", f.Title, title)
+		}
+		view = *f
+		return true, ""
+	})
+	return view
+}
+
+// waitGone waits until the track is in neither the feed nor the results of
+// searching any of words.
+func waitGone(t testing.TB, p *relayProc, uri string, words []string, timeout time.Duration) {
+	t.Helper()
+	eventually(t, timeout, "gone: "+uri, func() (bool, string) {
+		f, err := p.inFeed(uri)
+		if err != nil {
+			return false, err.Error()
+		}
+		if f != nil {
+			return false, fmt.Sprintf("still in the feed as %q", f.Title)
+		}
+		for _, w := range words {
+			s, err := p.inSearch(w, uri)
+			if err != nil {
+				return false, err.Error()
+			}
+			if s != nil {
+				return false, fmt.Sprintf("still found by searching %q (as %q)", w, s.Title)
+			}
+		}
+		return true, ""
+	})
+}
+
+// ---------------------------------------------------------------------------
+// records and accounts
+
+// word is a random lowercase word, distinct enough (12 letters) that neither
+// typo tolerance nor prefix matching confuses it with another test's word.
+func word() string {
+	const letters = "abcdefghijklmnopqrstuvwxyz"
+	b := make([]byte, 12)
+	if _, err := rand.Read(b); err != nil {
+		panic(err)
+	}
+	for i := range b {
+		b[i] = letters[int(b[i])%len(letters)]
+	}
+	return string(b)
+}
+
+// track is a valid app.relay.track record.
+func track(title string) map[string]any {
+	return map[string]any{
+		"$type":     trackNSID,
+		"title":     title,
+		"artist":    "e2e artist",
+		"audioUrl":  "https://audio.example/" + url.PathEscape(strings.ReplaceAll(title, " ", "-")) + ".mp3",
+		"fileType":  "mp3",
+		"duration":  240,
+		"createdAt": testnet.Datetime(time.Now()),
+	}
+}
+
+var noValidate = false
+
+// newAccount creates an account on the test network.
+func newAccount(t testing.TB, ctx context.Context, prefix string) *testnet.Account {
+	t.Helper()
+	a, err := tn.CreateAccount(ctx, prefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+// created is a record written to the PDS.
+type created struct {
+	acct  *testnet.Account
+	uri   string
+	cid   string
+	rkey  string
+	title string
+	word  string // the title's distinctive word
+	at    time.Time
+}
+
+// createTrack writes a valid track titled "<word> <extra...>" and returns it.
+func createTrack(t testing.TB, ctx context.Context, a *testnet.Account, extra ...string) created {
+	t.Helper()
+	w := word()
+	title := strings.Join(append([]string{w}, extra...), " ")
+	uri, cid, err := tn.CreateRecord(ctx, a, trackNSID, track(title), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return created{acct: a, uri: uri, cid: cid, rkey: rkeyOf(t, uri), title: title, word: w, at: time.Now()}
+}
+
+func rkeyOf(t testing.TB, uri string) string {
+	t.Helper()
+	u, err := syntax.ParseATURI(uri)
+	if err != nil {
+		t.Fatalf("parse at-uri %q: %v", uri, err)
+	}
+	return u.RecordKey().String()
+}
+
+// ---------------------------------------------------------------------------
+// statistics
+
+// percentile is the nearest-rank p-th percentile (0 < p <= 100) of sorted ds.
+func percentile(sorted []time.Duration, p float64) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	rank := int(math.Ceil(p / 100 * float64(len(sorted))))
+	return sorted[max(rank, 1)-1]
+}

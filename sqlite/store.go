@@ -44,6 +44,13 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	w.SetMaxOpenConns(1)
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
+	// Checkpoint less often than every 1000 pages: a checkpoint runs inside
+	// the committing transaction, and pages rewritten between two
+	// checkpoints are copied once.
+	if _, err := w.ExecContext(ctx, `PRAGMA wal_autocheckpoint = 16000`); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("configuring %s: %w", path, err)
+	}
 	if _, err := w.ExecContext(ctx, relay.Schema); err != nil {
 		w.Close()
 		return nil, fmt.Errorf("applying schema to %s: %w", path, err)

@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bluesky-social/indigo/atproto/syntax"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/relaymusic/relay"
@@ -169,29 +168,8 @@ func TestIndexerReconnects(t *testing.T) {
 
 func assertState(t *testing.T, s *sqlite.Store, exp jetstreamtest.Expected) {
 	t.Helper()
-	ctx := context.Background()
-	c, err := s.Count(ctx)
-	if err != nil {
+	if err := exp.CheckStore(context.Background(), s); err != nil {
 		t.Fatal(err)
-	}
-	if c.Visible != int64(len(exp.Visible)) || c.Hidden != int64(exp.Hidden) {
-		t.Fatalf("visible/hidden = %d/%d, want %d/%d", c.Visible, c.Hidden, len(exp.Visible), exp.Hidden)
-	}
-	uris := make([]syntax.ATURI, 0, len(exp.Visible))
-	for u := range exp.Visible {
-		uris = append(uris, syntax.ATURI(u))
-	}
-	rows, err := s.Tracks(ctx, uris)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(rows) != len(uris) {
-		t.Fatalf("found %d of %d visible tracks", len(rows), len(uris))
-	}
-	for _, r := range rows {
-		if want := exp.Visible[r.URI().String()]; r.Title != want {
-			t.Errorf("%s title = %q, want %q", r.URI(), r.Title, want)
-		}
 	}
 }
 

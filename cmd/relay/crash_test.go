@@ -8,8 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bluesky-social/indigo/atproto/syntax"
-
 	"github.com/relaymusic/relay/internal/jetstreamtest"
 	"github.com/relaymusic/relay/search"
 	"github.com/relaymusic/relay/sqlite"
@@ -77,28 +75,8 @@ func assertStore(t *testing.T, path string, exp jetstreamtest.Expected) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	c, err := s.Count(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if c.Visible != int64(len(exp.Visible)) || c.Hidden != int64(exp.Hidden) {
-		t.Errorf("sqlite visible/hidden = %d/%d, want %d/%d", c.Visible, c.Hidden, len(exp.Visible), exp.Hidden)
-	}
-	uris := make([]syntax.ATURI, 0, len(exp.Visible))
-	for u := range exp.Visible {
-		uris = append(uris, syntax.ATURI(u))
-	}
-	rows, err := s.Tracks(ctx, uris)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(rows) != len(uris) {
-		t.Errorf("sqlite has %d of the %d visible tracks", len(rows), len(uris))
-	}
-	for _, r := range rows {
-		if want := exp.Visible[r.URI().String()]; r.Title != want {
-			t.Errorf("%s title = %q, want %q", r.URI(), r.Title, want)
-		}
+	if err := exp.CheckStore(ctx, s); err != nil {
+		t.Errorf("sqlite: %v", err)
 	}
 }
 

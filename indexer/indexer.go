@@ -113,10 +113,10 @@ func (ix *Indexer) Run(ctx context.Context) error {
 
 	items := make(chan item, 4*ix.cfg.BatchSize)
 	subCtx, stopSub := context.WithCancel(ctx)
-	subDone := make(chan error, 1)
 	go func() {
 		defer close(items)
-		subDone <- ix.sub.Run(subCtx, cursor, func(evt *models.Event) error {
+		// It ends only when subCtx does (its handler never fails otherwise).
+		_ = ix.sub.Run(subCtx, cursor, func(evt *models.Event) error {
 			eventsReceived.WithLabelValues(evt.Kind, commitOp(evt)).Inc()
 			ev, err := ParseEvent(evt)
 			select {
@@ -132,22 +132,28 @@ func (ix *Indexer) Run(ctx context.Context) error {
 	batch := make([]item, 0, ix.cfg.BatchSize)
 	tick := time.NewTicker(ix.cfg.BatchInterval)
 	defer tick.Stop()
+	// A batch that could not be committed before ctx ended must not be
+	// followed by a later one: that would store a cursor past its events.
 	for {
 		select {
 		case it, ok := <-items:
 			if !ok {
 				// The reader stopped: ctx ended.
-				ix.flush(context.WithoutCancel(ctx), batch)
+				ix.finalFlush(ctx, batch)
 				return nil
 			}
 			batch = append(batch, it)
 			if len(batch) >= ix.cfg.BatchSize {
-				ix.flush(ctx, batch)
+				if !ix.flush(ctx, batch) {
+					return nil
+				}
 				batch = batch[:0]
 			}
 		case <-tick.C:
 			if len(batch) > 0 {
-				ix.flush(ctx, batch)
+				if !ix.flush(ctx, batch) {
+					return nil
+				}
 				batch = batch[:0]
 			}
 			ix.updateCursorAge()
@@ -157,17 +163,29 @@ func (ix *Indexer) Run(ctx context.Context) error {
 			for it := range items {
 				batch = append(batch, it)
 			}
-			ix.flush(context.WithoutCancel(ctx), batch)
+			ix.finalFlush(ctx, batch)
 			return nil
 		}
 	}
 }
 
+// finalFlushTimeout bounds the commit at shutdown: a store that keeps
+// failing must not hold the process forever (the events replay from the
+// stored cursor at the next start).
+const finalFlushTimeout = 30 * time.Second
+
+func (ix *Indexer) finalFlush(ctx context.Context, batch []item) {
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), finalFlushTimeout)
+	defer cancel()
+	ix.flush(fctx, batch)
+}
+
 // flush applies a batch in one transaction with its cursor. A store error is
 // retried with backoff until ctx ends: losing the batch would lose events.
-func (ix *Indexer) flush(ctx context.Context, batch []item) {
+// It reports whether the batch was committed (false only once ctx ended).
+func (ix *Indexer) flush(ctx context.Context, batch []item) bool {
 	if len(batch) == 0 {
-		return
+		return true
 	}
 	var cursor int64
 	events := make([]relay.Event, 0, len(batch))
@@ -179,7 +197,7 @@ func (ix *Indexer) flush(ctx context.Context, batch []item) {
 				rejectedTotal.WithLabelValues(rej.Reason).Inc()
 				ix.log.Warn("event rejected", "uri", rej.Subject, "reason", rej.Reason, "err", rej.Err)
 			} else {
-				rejectedTotal.WithLabelValues("other").Inc()
+				rejectedTotal.WithLabelValues(ReasonOther).Inc()
 				ix.log.Warn("event rejected", "err", it.err)
 			}
 			if it.ev.Kind == 0 {
@@ -205,13 +223,13 @@ func (ix *Indexer) flush(ctx context.Context, batch []item) {
 			if ix.cfg.Committed != nil {
 				ix.cfg.Committed()
 			}
-			return
+			return true
 		}
 		ix.log.Error("applying batch failed, retrying", "events", len(events), "err", err, "retry_in", backoff)
 		select {
 		case <-ctx.Done():
 			ix.log.Error("batch not committed at shutdown; it replays from the stored cursor on restart", "events", len(events))
-			return
+			return false
 		case <-time.After(backoff):
 		}
 		backoff = min(2*backoff, 10*time.Second)

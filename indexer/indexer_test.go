@@ -2,11 +2,13 @@ package indexer
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -307,3 +309,49 @@ func TestInvalidUpdateHides(t *testing.T) {
 }
 
 func itoa(v int64) string { return strconv.FormatInt(v, 10) }
+
+// failingStore fails every ApplyBatch while failing is set: a store that is
+// locked or out of disk.
+type failingStore struct {
+	*sqlite.Store
+	failing  atomic.Bool
+	attempts atomic.Int32
+}
+
+func (f *failingStore) ApplyBatch(ctx context.Context, evs []relay.Event, cursor int64) (relay.ApplyResult, error) {
+	f.attempts.Add(1)
+	if f.failing.Load() {
+		return relay.ApplyResult{}, errors.New("database is locked")
+	}
+	return f.Store.ApplyBatch(ctx, evs, cursor)
+}
+
+// TestUncommittedBatchIsNotSkipped: a batch that cannot be committed before
+// shutdown must not be overtaken by a later one, whose cursor would skip it
+// at the next start.
+func TestUncommittedBatchIsNotSkipped(t *testing.T) {
+	frames, _ := jetstreamtest.Generate(jetstreamtest.StreamSpec{Events: 40, Seed: 9})
+	srv := jetstreamtest.NewServer(frames)
+	defer srv.Close()
+	st := &failingStore{Store: openStore(t)}
+	start := frames[0].TimeUS
+	if _, err := st.Store.ApplyBatch(context.Background(), nil, start); err != nil {
+		t.Fatal(err)
+	}
+	st.failing.Store(true)
+	ix := New(Config{Store: st, Subscriber: SubscriberConfig{Hosts: []string{srv.URL()}}, BatchSize: 4, BatchInterval: time.Hour, Log: quietLog()})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- ix.Run(ctx) }()
+	for st.attempts.Load() == 0 || srv.Delivered() < len(frames) {
+		time.Sleep(2 * time.Millisecond)
+	}
+	cancel()
+	st.failing.Store(false) // the store recovers just as we shut down
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if c, _ := st.Cursor(context.Background()); c != start {
+		t.Fatalf("stored cursor moved to %d past an uncommitted batch (start %d)", c, start)
+	}
+}

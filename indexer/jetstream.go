@@ -129,8 +129,9 @@ func (s *Subscriber) Run(ctx context.Context, cursor int64, handle func(*models.
 		backoff  = s.cfg.MinBackoff
 		last     = cursor // time_us of the newest event received
 		// A restart resumes before the stored cursor too: the events just
-		// before it may not all have been committed in stream order.
-		rewind = s.cfg.Rewind
+		// before it may not all have been committed in stream order, and the
+		// cursor may have come from another host, whose time_us differs.
+		rewind = max(s.cfg.Rewind, s.cfg.FailoverRewind)
 	)
 	for {
 		host := s.cfg.Hosts[hostIdx]

@@ -51,7 +51,7 @@ var (
 var Reasons = []string{
 	ReasonBadDID, ReasonUnknownKind, ReasonBadCollection, ReasonBadRKey, ReasonBadRev,
 	ReasonBadOperation, ReasonBadCID, ReasonInvalidRecord, ReasonInsecureURL, ReasonBadHandle,
-	ReasonMissingBody, ReasonUndecodable,
+	ReasonMissingBody, ReasonUndecodable, ReasonTooLarge, ReasonOther,
 }
 
 func init() {

@@ -28,7 +28,14 @@ const (
 	ReasonInsecureURL   = "insecure_audio_url"
 	ReasonBadHandle     = "bad_handle"
 	ReasonMissingBody   = "missing_body"
+	ReasonTooLarge      = "record_too_large"
+	ReasonOther         = "other"
 )
+
+// MaxRecordBytes caps a track record's JSON. The lexicon's own limits keep a
+// valid record far below it; a record padded with unknown fields beyond it
+// would be stored and served whole.
+const MaxRecordBytes = 64 << 10
 
 // RejectError is a network event that cannot be applied. It names the reason
 // (a metric label) and the at-uri or DID it concerns, never the record body.
@@ -142,6 +149,9 @@ func ParseTrack(did syntax.DID, rkey syntax.RecordKey, rev, cid string, raw []by
 	subject := relay.TrackURI(did, rkey).String()
 	if len(raw) == 0 {
 		return nil, reject(ReasonMissingBody, subject, errors.New("create or update without a record"))
+	}
+	if len(raw) > MaxRecordBytes {
+		return nil, reject(ReasonTooLarge, subject, fmt.Errorf("record is %d bytes, over %d", len(raw), MaxRecordBytes))
 	}
 	rec, err := lexicons.ValidateRecord(relay.TrackCollection, raw)
 	if err != nil {

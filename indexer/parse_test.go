@@ -57,6 +57,7 @@ func TestParseEvent(t *testing.T) {
 		{"create without record", commitFrame(did, "create", coll, rkey, rev, cid, ""), relay.TrackDelete, ReasonMissingBody},
 		{"record missing fileType", commitFrame(did, "create", coll, rkey, rev, cid, strings.Replace(goodRecord, `"fileType":"mp3",`, "", 1)), relay.TrackDelete, ReasonInvalidRecord},
 		{"record with 281-character title", commitFrame(did, "create", coll, rkey, rev, cid, strings.Replace(goodRecord, "Jóga", strings.Repeat("x", 281), 1)), relay.TrackDelete, ReasonInvalidRecord},
+		{"record padded past 64 KiB", commitFrame(did, "create", coll, rkey, rev, cid, strings.Replace(goodRecord, `"title"`, `"padding":"`+strings.Repeat("x", 70000)+`","title"`, 1)), relay.TrackDelete, ReasonTooLarge},
 		{"record with wrong $type", commitFrame(did, "create", coll, rkey, rev, cid, strings.Replace(goodRecord, coll, "app.relay.trac", 1)), relay.TrackDelete, ReasonInvalidRecord},
 		{"http audio", commitFrame(did, "create", coll, rkey, rev, cid, strings.Replace(goodRecord, "https:", "http:", 1)), relay.TrackDelete, ReasonInsecureURL},
 		{"javascript audio", commitFrame(did, "create", coll, rkey, rev, cid, strings.Replace(goodRecord, "https://audio.relay.example/j.mp3", "javascript:alert(1)", 1)), relay.TrackDelete, ReasonInsecureURL},

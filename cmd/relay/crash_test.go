@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -151,4 +152,28 @@ func assertIndex(t *testing.T, dir string, exp jetstreamtest.Expected) {
 			t.Errorf("updated title of %s is not searchable", u)
 		}
 	}
+}
+
+// TestLostIndexRebuilt: with the search index gone (deleted, or a disk
+// replaced) and the outbox pruned, the next start rebuilds it from SQLite
+// rather than serving an empty index.
+func TestLostIndexRebuilt(t *testing.T) {
+	frames, exp := jetstreamtest.Generate(jetstreamtest.StreamSpec{
+		Events: 300, Seed: 5, Start: time.Now().Add(-time.Hour).UnixMicro(),
+	})
+	srv := jetstreamtest.NewServer(frames)
+	defer srv.Close()
+	dir := t.TempDir()
+	args := []string{"--data-dir", dir, "--jetstream-url", srv.URL(), "--jetstream-cursor", itoa(frames[0].TimeUS)}
+	p := startRelay(t, args...)
+	p.waitCaughtUp(t, exp.LastTimeUS, time.Minute)
+	p.kill(syscall.SIGTERM)
+
+	if err := os.RemoveAll(filepath.Join(dir, "search.bleve")); err != nil {
+		t.Fatal(err)
+	}
+	p = startRelay(t, args...)
+	p.waitCaughtUp(t, exp.LastTimeUS, time.Minute)
+	p.kill(syscall.SIGTERM)
+	assertIndex(t, filepath.Join(dir, "search.bleve"), exp)
 }

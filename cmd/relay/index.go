@@ -34,7 +34,10 @@ func openIndex(ctx context.Context, store *sqlite.Store, dir string, log *slog.L
 		idx.Close()
 		return nil, err
 	}
-	if (floor == 0 || applied >= floor-1) && applied <= head {
+	// An empty outbox (floor 0) means everything up to head was applied
+	// and pruned: only an index at head is current.
+	current := applied == head || (floor > 0 && applied >= floor-1 && applied <= head)
+	if current {
 		return idx, nil
 	}
 	log.Warn("search index cannot catch up from the outbox; rebuilding it from SQLite", "applied_seq", applied, "outbox_floor", floor, "outbox_head", head)

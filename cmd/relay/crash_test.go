@@ -175,5 +175,8 @@ func TestLostIndexRebuilt(t *testing.T) {
 	p = startRelay(t, args...)
 	p.waitCaughtUp(t, exp.LastTimeUS, time.Minute)
 	p.kill(syscall.SIGTERM)
+	if !strings.Contains(p.log.String(), "rebuilding it from SQLite") {
+		t.Errorf("the lost index was not rebuilt at start:\n%s", p.log)
+	}
 	assertIndex(t, filepath.Join(dir, "search.bleve"), exp)
 }

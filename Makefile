@@ -7,7 +7,7 @@ LDFLAGS := -X main.version=$(VERSION)
 DATA_DIR ?= ./data
 LISTEN ?= :8080
 
-.PHONY: build run test vet fuzz bench-ingest clean
+.PHONY: build run test vet lint-metrics fuzz bench-ingest bench e2e clean
 
 build: bin/relay
 
@@ -19,12 +19,16 @@ bin/relay: $(shell find . -name '*.go' -not -path './.cache/*') go.mod go.sum sc
 run: bin/relay
 	./bin/relay serve --data-dir $(DATA_DIR) --listen $(LISTEN)
 
-test: vet
-	$(GO) test -count=1 ./...
+test: vet lint-metrics
+	$(GO) test -count=1 -timeout 30m ./...
 
 vet:
 	$(GO) vet ./...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
+
+# promtool's lint of a real /metrics scrape (installs promtool if missing).
+lint-metrics:
+	GO=$(GO) ./bench/lint-metrics.sh
 
 # A short fuzz run of every decoder of network input.
 fuzz:
@@ -33,6 +37,19 @@ fuzz:
 # The ingest rate of a 100k-event jetstream replay into SQLite and Bleve.
 bench-ingest:
 	$(GO) test -run '^$$' -bench BenchmarkIngest -benchtime 1x -timeout 30m ./cmd/relay/
+
+# The benchmark suite (bench/): ingest, queries over a synthetic corpus of
+# BENCH_TRACKS tracks, search against SQLite FTS5, resources. Prints a table
+# and writes BENCHMARKS.md. The corpus is cached in .cache/bench/.
+BENCH_TRACKS ?= 1000000
+BENCH_FLAGS ?=
+bench: bin/relay
+	$(GO) run -tags sqlite_fts5 ./bench/cmd/relaybench -tracks $(BENCH_TRACKS) -relay ./bin/relay -out BENCHMARKS.md $(BENCH_FLAGS)
+
+# End-to-end: relay serve against a real local PDS, PLC and Jetstream
+# (internal/testnet; the first run installs node and the PDS into .cache).
+e2e:
+	$(GO) test -count=1 -v ./e2e/
 
 clean:
 	rm -rf bin

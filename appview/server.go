@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/relaymusic/relay/search"
 	"github.com/relaymusic/relay/sqlite"
@@ -77,7 +78,7 @@ func New(cfg Config) *Server {
 	if s.log == nil {
 		s.log = slog.Default()
 	}
-	s.mux.Handle("GET /metrics", promhttp.Handler())
+	s.mux.Handle("GET /metrics", promhttp.HandlerFor(ownMetrics, promhttp.HandlerOpts{}))
 	s.mux.HandleFunc("GET /xrpc/_health", s.handleHealth)
 	s.query("app.relay.feed.getDiscoveryFeed", s.getDiscoveryFeed)
 	s.query("app.relay.feed.searchTracks", s.searchTracks)
@@ -91,6 +92,21 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Access-Control-Allow-Origin", "*") // XRPC queries are public
 	s.mux.ServeHTTP(w, r)
 }
+
+// ownMetrics is the default registry without indigo's identity-cache
+// counters (atproto_directory_*), which indigo registers there on import and
+// which break Prometheus naming rules (counters without _total); relay never
+// uses that cache.
+var ownMetrics = prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) {
+	mfs, err := prometheus.DefaultGatherer.Gather()
+	out := mfs[:0]
+	for _, mf := range mfs {
+		if !strings.HasPrefix(mf.GetName(), "atproto_") {
+			out = append(out, mf)
+		}
+	}
+	return out, err
+})
 
 var (
 	requestsTotal = promauto.NewCounterVec(prometheus.CounterOpts{

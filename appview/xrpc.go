@@ -1,13 +1,16 @@
 package appview
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
 	"strconv"
+
+	// goccy's encoder writes a feed page five times faster than
+	// encoding/json, which re-compacts every stored record (RawMessage).
+	"github.com/goccy/go-json"
 )
 
 // xrpcError is an XRPC error body.

@@ -48,12 +48,17 @@ var textFields = []struct {
 	name   string
 	boost  float64
 	prefix bool // has an edge n-gram sub-field name+"_prefix"
+	// fuzzy fields tolerate typos. Each fuzzy clause builds its own
+	// Levenshtein automaton and walks its field's dictionary, the largest
+	// cost of a search; genres and tags are short, picked-from-a-list words
+	// where a typo is rare, so they match exactly or by prefix only.
+	fuzzy bool
 }{
-	{fieldTitle, 3, true},
-	{fieldArtist, 3, true},
-	{fieldAlbum, 2, true},
-	{fieldGenre, 1, false},
-	{fieldTags, 1, false},
+	{fieldTitle, 3, true, true},
+	{fieldArtist, 3, true, true},
+	{fieldAlbum, 2, true, true},
+	{fieldGenre, 1, false, false},
+	{fieldTags, 1, false, false},
 }
 
 // newMapping returns relay's index mapping: static, nothing stored, no _all,

@@ -73,6 +73,10 @@ const (
 	// Past it Bleve fails the search (it does not truncate), so Search
 	// retries without typo tolerance.
 	maxClauses = 1024
+
+	// typoThreshold: fewer exact and prefix hits than this, and the search
+	// runs again with typo tolerance.
+	typoThreshold = 1
 )
 
 var configureOnce sync.Once
@@ -153,7 +157,7 @@ func buildQuery(words []string, fuzzy bool) query.Query {
 				p.SetBoost(boostPrefix * f.boost)
 				clauses = append(clauses, p)
 			}
-			if fuzzy && edits > 0 {
+			if fuzzy && f.fuzzy && edits > 0 {
 				fq := query.NewFuzzyQuery(w)
 				fq.SetField(f.name)
 				fq.SetFuzziness(edits)
@@ -195,18 +199,39 @@ func prefixTerm(w string) string {
 	return w[:i]
 }
 
-// run executes req built from words, falling back to no typo tolerance when
-// a fuzzy clause expands past the clause cap.
+// run executes the query for words, typo tolerance last: as Typesense does
+// by default (typo_tokens_threshold 1), it looks for near matches only when
+// nothing matches exactly or as a prefix. Fuzzy clauses are about 95% of a
+// search's cost (a Levenshtein automaton and a dictionary walk per word and
+// field), and near matches would rank below the exact ones anyway. A fuzzy
+// clause that expands past the clause cap falls back to the exact results.
 func (ix *Index) run(ctx context.Context, words []string, prepare func(q query.Query) *bleve.SearchRequest) (*bleve.SearchResult, error) {
-	res, err := ix.bi.SearchInContext(ctx, prepare(buildQuery(words, true)))
+	res, err := ix.bi.SearchInContext(ctx, prepare(buildQuery(words, false)))
+	if err != nil {
+		return nil, fmt.Errorf("search: %w", err)
+	}
+	if res.Total >= typoThreshold || !anyFuzzy(words) {
+		return res, nil
+	}
+	fuzzy, err := ix.bi.SearchInContext(ctx, prepare(buildQuery(words, true)))
 	if err != nil && strings.Contains(err.Error(), "TooManyClauses") {
 		// Bleve reports this with a plain fmt error, hence the string match.
-		res, err = ix.bi.SearchInContext(ctx, prepare(buildQuery(words, false)))
+		return res, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("search: %w", err)
 	}
-	return res, nil
+	return fuzzy, nil
+}
+
+// anyFuzzy reports whether any word is long enough to tolerate a typo.
+func anyFuzzy(words []string) bool {
+	for _, w := range words {
+		if fuzziness(utf8.RuneCountInString(w)) > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // searchNewest pages by (sortAt, _id) descending with search-after, so a

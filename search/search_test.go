@@ -1,8 +1,12 @@
 package search
 
 import (
+	"context"
 	"slices"
 	"testing"
+
+	"github.com/blevesearch/bleve/v2"
+	"github.com/bluesky-social/indigo/atproto/syntax"
 )
 
 // TestSearchMatches holds the matching rules: which queries find which
@@ -99,6 +103,55 @@ func TestSearchMatches(t *testing.T) {
 
 // TestSearchRanking holds the ordering rules: exact over fuzzy, field
 // boosts, and band names made of stop words.
+// TestTypoPassRanking holds the ranking of the typo-tolerant query itself:
+// when it runs (nothing matched exactly), an exact word still outranks a
+// near one. The pass is forced here on words that also match exactly.
+func TestTypoPassRanking(t *testing.T) {
+	ix := catalogueIndex(t)
+	tests := []struct {
+		name string
+		text string
+		want []string
+	}{
+		{name: "exact beats 1-edit variant", text: "lover", want: []string{"lover", "loser"}},
+		{name: "exact in a tag beats 1-edit variant in title and album", text: "loser", want: []string{"loser", "creep", "lover"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			words, err := ix.words(tt.text)
+			if err != nil {
+				t.Fatal(err)
+			}
+			req := bleve.NewSearchRequestOptions(buildQuery(words, true), 100, 0, false)
+			res, err := ix.bi.SearchInContext(context.Background(), req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, h := range res.Hits {
+				got = append(got, string(syntax.ATURI(h.ID).RecordKey()))
+			}
+			if len(got) < len(tt.want) || !slices.Equal(got[:len(tt.want)], tt.want) {
+				t.Fatalf("%q: want hits starting %q, got %q", tt.text, tt.want, got)
+			}
+		})
+	}
+}
+
+// TestTypoThreshold: near matches are looked for only when nothing matches
+// exactly or as a prefix (Typesense's default).
+func TestTypoThreshold(t *testing.T) {
+	ix := catalogueIndex(t)
+	// An exact hit: no typo pass, so no "loser" (one edit away).
+	if got, _ := searchKeys(t, ix, Query{Text: "lover"}); !slices.Equal(got, []string{"lover"}) {
+		t.Errorf(`"lover": got %q, want only "lover"`, got)
+	}
+	// Nothing exact: the typo pass runs and finds it.
+	if got, _ := searchKeys(t, ix, Query{Text: "lovre"}); !slices.Contains(got, "lover") {
+		t.Errorf(`"lovre": got %q, want "lover" among them`, got)
+	}
+}
+
 func TestSearchRanking(t *testing.T) {
 	ix := catalogueIndex(t)
 	tests := []struct {
@@ -106,8 +159,6 @@ func TestSearchRanking(t *testing.T) {
 		text string
 		want []string // the hits must start with these, in order
 	}{
-		{name: "exact beats 1-edit variant", text: "lover", want: []string{"lover", "loser"}},
-		{name: "exact in a tag beats 1-edit variant in title and album", text: "loser", want: []string{"loser", "creep", "lover"}},
 		{name: "exact beats prefix-only", text: "lov", want: []string{"lover"}},
 		{name: "artist over album over genre", text: "soul", want: []string{"superbonbon", "thisistheday", "respect"}},
 		{name: "the the first", text: "the the", want: []string{"thisistheday"}},

@@ -104,6 +104,20 @@ func (e *env) get(path string, params url.Values) (int, map[string]any) {
 	return resp.StatusCode, body
 }
 
+func (e *env) post(path string) (int, map[string]any) {
+	e.t.Helper()
+	resp, err := http.Post(e.srv.URL+path, "application/json", strings.NewReader("{}"))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var body map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+		e.t.Fatal(err)
+	}
+	return resp.StatusCode, body
+}
+
 func titles(list any) []string {
 	var out []string
 	for _, v := range list.([]any) {
@@ -133,10 +147,19 @@ func TestBadParams(t *testing.T) {
 		{"/xrpc/app.relay.feed.searchTracks", url.Values{"q": {"bjork"}, "sort": {"oldest"}}, 400, "InvalidRequest"},
 		{"/xrpc/app.relay.feed.searchTracks", url.Values{"q": {"bjork"}, "cursor": {"nope"}}, 400, "InvalidRequest"},
 		{"/xrpc/app.relay.feed.getNothing", nil, 501, "MethodNotImplemented"},
+		{"POST /xrpc/app.relay.feed.searchTracks", nil, 405, "InvalidRequest"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.path+"?"+tc.params.Encode(), func(t *testing.T) {
-			status, body := e.get(tc.path, tc.params)
+			var (
+				status int
+				body   map[string]any
+			)
+			if path, ok := strings.CutPrefix(tc.path, "POST "); ok {
+				status, body = e.post(path)
+			} else {
+				status, body = e.get(tc.path, tc.params)
+			}
 			if status != tc.status || body["error"] != tc.name {
 				t.Fatalf("got %d %v, want %d %s", status, body, tc.status, tc.name)
 			}

@@ -125,6 +125,11 @@ func (s *Server) query(nsid string, h func(ctx context.Context, r *http.Request)
 	// Series exist from the first scrape, so a dashboard tells zero from missing.
 	requestsTotal.WithLabelValues(nsid, "200")
 	requestSeconds.WithLabelValues(nsid)
+	s.mux.HandleFunc("/xrpc/"+nsid, func(w http.ResponseWriter, r *http.Request) {
+		requestsTotal.WithLabelValues(nsid, strconv.Itoa(http.StatusMethodNotAllowed)).Inc()
+		w.Header().Set("Allow", "GET, HEAD")
+		writeJSON(w, http.StatusMethodNotAllowed, &xrpcError{Name: "InvalidRequest", Message: nsid + " is a query: use GET"})
+	})
 	s.mux.HandleFunc("GET /xrpc/"+nsid, func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		out, err := h(r.Context(), r)

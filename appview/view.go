@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"time"
 
+	"github.com/bluesky-social/indigo/atproto/syntax"
+
 	"github.com/relaymusic/relay"
 	"github.com/relaymusic/relay/sqlite"
 )
@@ -37,7 +39,7 @@ func trackView(t *sqlite.TrackRow) TrackView {
 		URI:       t.URI().String(),
 		CID:       t.CID,
 		DID:       t.DID.String(),
-		Handle:    t.Handle,
+		Handle:    shownHandle(t.Handle),
 		Title:     t.Title,
 		Artist:    t.Artist,
 		Album:     t.Album,
@@ -62,4 +64,13 @@ func trackViews(rows []*sqlite.TrackRow) []TrackView {
 		out = append(out, trackView(r))
 	}
 	return out
+}
+
+// shownHandle hides the placeholder of an account whose handle does not
+// verify.
+func shownHandle(h string) string {
+	if h == syntax.HandleInvalid.String() {
+		return ""
+	}
+	return h
 }

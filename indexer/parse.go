@@ -77,7 +77,11 @@ func ParseEvent(evt *models.Event) (relay.Event, error) {
 		return parseCommit(out, evt.Commit)
 	case models.EventKindIdentity:
 		out.Kind = relay.IdentityUpdate
-		if evt.Identity != nil && evt.Identity.Handle != nil && *evt.Identity.Handle != "handle.invalid" {
+		if evt.Identity != nil && evt.Identity.Handle != nil && *evt.Identity.Handle == syntax.HandleInvalid.String() {
+			// The account no longer holds a verified handle: stop showing
+			// the old one.
+			out.Handle = syntax.HandleInvalid.String()
+		} else if evt.Identity != nil && evt.Identity.Handle != nil {
 			h, err := syntax.ParseHandle(*evt.Identity.Handle)
 			if err != nil {
 				return relay.Event{}, reject(ReasonBadHandle, evt.Did, err)

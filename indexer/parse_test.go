@@ -45,6 +45,7 @@ func TestParseEvent(t *testing.T) {
 		{"delete", commitFrame(did, "delete", coll, rkey, rev, "", ""), relay.TrackDelete, ""},
 		{"did:web", commitFrame("did:web:artist.example.com", "create", coll, rkey, rev, cid, goodRecord), relay.TrackPut, ""},
 		{"identity", `{"did":"` + did + `","time_us":1,"kind":"identity","identity":{"did":"` + did + `","handle":"Alice.Example.com","seq":1,"time":"2026-05-25T14:23:29.950Z"}}`, relay.IdentityUpdate, ""},
+		{"identity with handle.invalid", `{"did":"` + did + `","time_us":1,"kind":"identity","identity":{"did":"` + did + `","handle":"handle.invalid","seq":1,"time":"2026-05-25T14:23:29.950Z"}}`, relay.IdentityUpdate, ""},
 		{"identity without handle", `{"did":"` + did + `","time_us":1,"kind":"identity","identity":{"did":"` + did + `","seq":1,"time":"2026-05-25T14:23:29.950Z"}}`, relay.IdentityUpdate, ""},
 		{"account", `{"did":"` + did + `","time_us":1,"kind":"account","account":{"active":false,"did":"` + did + `","seq":1,"status":"deactivated","time":"2026-05-25T14:23:29.950Z"}}`, relay.AccountStatus, ""},
 		{"bad did", commitFrame("alice", "create", coll, rkey, rev, cid, goodRecord), 0, ReasonBadDID},

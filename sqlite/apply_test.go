@@ -268,3 +268,40 @@ func TestOutbox(t *testing.T) {
 		t.Errorf("head after pruning all = %d, want 5", h)
 	}
 }
+
+func TestResyncRepo(t *testing.T) {
+	s := openTest(t)
+	ctx := context.Background()
+	past := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	a, b := put(alice, rk1, rev1, "kept", past), put(alice, rk2, rev1, "gone", past)
+	if _, err := s.ApplyBatch(ctx, []relay.Event{a, b}, 0); err != nil {
+		t.Fatal(err)
+	}
+	head, _ := s.OutboxSeq(ctx)
+
+	// The repo at rev2 still has rk1 unchanged (same CID), no longer rk2.
+	snap := *a.Track
+	snap.Rev = rev2
+	res, err := s.ResyncRepo(ctx, alice, rev2, "alice.example.com", []*relay.Track{&snap})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Applied != 1 || res.Stale != 1 {
+		t.Errorf("applied/stale = %d/%d, want 1 (the delete)/1 (unchanged)", res.Applied, res.Stale)
+	}
+	assertFeed(t, s, []string{"kept"})
+	// Only the delete reached the outbox; the unchanged track's rev moved on.
+	ch, _ := s.Changes(ctx, head, 100)
+	if len(ch) != 1 || ch[0].URI != relay.TrackURI(alice, rk2) {
+		t.Errorf("outbox after resync = %+v", ch)
+	}
+	rows, _ := s.Tracks(ctx, []syntax.ATURI{relay.TrackURI(alice, rk1)})
+	if len(rows) != 1 || rows[0].Rev != rev2 || rows[0].Handle != "alice.example.com" {
+		t.Errorf("kept track = %+v", rows)
+	}
+	// A live event older than the snapshot cannot undo it.
+	if _, err := s.ApplyBatch(ctx, []relay.Event{put(alice, rk2, rev1, "gone", past)}, 0); err != nil {
+		t.Fatal(err)
+	}
+	assertFeed(t, s, []string{"kept"})
+}

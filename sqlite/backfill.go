@@ -211,9 +211,38 @@ func (s *Store) ResyncRepo(ctx context.Context, did syntax.DID, rev, handle stri
 	if _, err := a.identity(ctx, &relay.Event{Kind: relay.IdentityUpdate, DID: did, Handle: handle}); err != nil {
 		return res, err
 	}
+	// What the store shows now, so an unchanged record (same CID) only has
+	// its rev moved on: a resync of an unchanged repo rewrites nothing and
+	// sends nothing to the search index.
+	shown := map[string]string{}
+	cur, err := tx.QueryContext(ctx, `SELECT rkey, cid FROM tracks WHERE did = ? AND deleted = 0`, did.String())
+	if err != nil {
+		return res, fmt.Errorf("listing stored tracks of %s: %w", did, err)
+	}
+	for cur.Next() {
+		var rkey, cid string
+		if err := cur.Scan(&rkey, &cid); err != nil {
+			cur.Close()
+			return res, fmt.Errorf("reading stored track of %s: %w", did, err)
+		}
+		shown[rkey] = cid
+	}
+	cur.Close()
+	if err := cur.Err(); err != nil {
+		return res, fmt.Errorf("listing stored tracks of %s: %w", did, err)
+	}
+
 	inSnapshot := make(map[string]bool, len(tracks))
 	for _, t := range tracks {
 		inSnapshot[t.RKey.String()] = true
+		if shown[t.RKey.String()] == t.CID {
+			if _, err := a.exec(ctx, `UPDATE tracks SET rev = ? WHERE did = ? AND rkey = ? AND rev < ?`,
+				t.Rev, did.String(), t.RKey.String(), t.Rev); err != nil {
+				return res, fmt.Errorf("moving rev of %s: %w", t.URI(), err)
+			}
+			count(&res, false)
+			continue
+		}
 		changed, err := a.putTrack(ctx, t)
 		if err != nil {
 			return res, err

@@ -61,17 +61,6 @@ WHERE o.seq > ? ORDER BY o.seq LIMIT ?`, after, limit)
 	return out, nil
 }
 
-// leadRow scans a row whose first columns go to lead and the rest to the
-// caller's destinations.
-type leadRow struct {
-	rows *sql.Rows
-	lead []any
-}
-
-func (r leadRow) Scan(dest ...any) error {
-	return r.rows.Scan(append(append([]any{}, r.lead...), dest...)...)
-}
-
 // OutboxSeq returns the highest outbox sequence ever written, pruned or not
 // (AUTOINCREMENT keeps it in sqlite_sequence and never reuses a number).
 func (s *Store) OutboxSeq(ctx context.Context) (int64, error) {

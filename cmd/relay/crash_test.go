@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -194,4 +195,21 @@ func TestLostIndexRebuilt(t *testing.T) {
 		t.Errorf("the lost index was not rebuilt at start:\n%s", p.log)
 	}
 	assertIndex(t, filepath.Join(dir, "search.bleve"), exp)
+}
+
+// TestReindexRefusedWhileServing: only one process may hold the search
+// index; relay reindex beside a running serve fails at once and says why.
+func TestReindexRefusedWhileServing(t *testing.T) {
+	srv := jetstreamtest.NewServer(nil)
+	defer srv.Close()
+	dir := t.TempDir()
+	p := startRelay(t, "--data-dir", dir, "--jetstream-url", srv.URL())
+	out, err := exec.Command(relayBin, "reindex", "--data-dir", dir).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "stop it first") {
+		t.Fatalf("reindex beside serve: err %v, output %s", err, out)
+	}
+	p.kill(syscall.SIGTERM)
+	if out, err := exec.Command(relayBin, "reindex", "--data-dir", dir).CombinedOutput(); err != nil {
+		t.Fatalf("reindex with serve stopped: %v\n%s", err, out)
+	}
 }

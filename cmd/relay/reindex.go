@@ -13,6 +13,11 @@ var reindexCommand = &cli.Command{
 	Usage: "rebuild the search index from SQLite (stop relay serve first: one process holds the index)",
 	Flags: []cli.Flag{dataDirFlag},
 	Action: func(c *cli.Context) error {
+		unlock, err := lockIndex(c.String("data-dir"))
+		if err != nil {
+			return err
+		}
+		defer unlock()
 		store, err := sqlite.Open(c.Context, dbPath(c.String("data-dir")))
 		if err != nil {
 			return err

@@ -56,6 +56,11 @@ func runServe(c *cli.Context) error {
 	log := slog.Default()
 	dataDir := c.String("data-dir")
 
+	unlock, err := lockIndex(dataDir)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	store, err := sqlite.Open(ctx, dbPath(dataDir))
 	if err != nil {
 		return err
@@ -106,19 +111,23 @@ func runServe(c *cli.Context) error {
 	}
 	log.Info("relay serving", "addr", ln.Addr().String(), "data_dir", dataDir, "version", versionString())
 
+	if addr := c.String("pprof-listen"); addr != "" {
+		go servePprof(addr, log)
+	}
+
+	g, gctx := errgroup.WithContext(ctx)
 	if c.Bool("backfill") {
 		cfg, err := backfillConfig(c, store)
 		if err != nil {
 			return err
 		}
 		cfg.Committed = notify
-		go runBackfillInBackground(ctx, cfg)
+		// In the group: the store must outlive it.
+		g.Go(func() error {
+			runBackfillInBackground(gctx, cfg)
+			return nil
+		})
 	}
-	if addr := c.String("pprof-listen"); addr != "" {
-		go servePprof(addr, log)
-	}
-
-	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return ingest.Run(gctx) })
 	g.Go(func() error {
 		if err := idx.Follow(gctx, store, c.Duration("index-poll"), wake); !errors.Is(err, context.Canceled) {

@@ -30,7 +30,9 @@ type env struct {
 	n     int // tracks written
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t *testing.T) *env { return newEnvTTL(t, -1) }
+
+func newEnvTTL(t *testing.T, firstPageTTL time.Duration) *env {
 	t.Helper()
 	dir := t.TempDir()
 	ctx := context.Background()
@@ -44,7 +46,7 @@ func newEnv(t *testing.T) *env {
 	}
 	e := &env{t: t, store: store, index: idx}
 	e.srv = httptest.NewServer(New(Config{
-		Store: store, Index: idx, Version: "test",
+		Store: store, Index: idx, Version: "test", FirstPageTTL: firstPageTTL,
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Health: func(context.Context) Health {
 			return Health{Warnings: []string{"a warning"}}
@@ -281,5 +283,42 @@ func TestHealthAndMetrics(t *testing.T) {
 	b, _ := io.ReadAll(resp.Body)
 	if !strings.Contains(string(b), `relay_xrpc_requests_total{method="app.relay.feed.getDiscoveryFeed",status="200"}`) {
 		t.Errorf("metrics lack the request counter:\n%s", b)
+	}
+}
+
+// TestFirstPageCache: the feed's first page may be a moment old, never
+// older than its TTL.
+func TestFirstPageCache(t *testing.T) {
+	const ttl = 200 * time.Millisecond
+	e := newEnvTTL(t, ttl)
+	e.add(e.track("first", "Björk", time.Now().Add(-time.Hour)))
+	_, body := e.get("/xrpc/app.relay.feed.getDiscoveryFeed", nil)
+	if got := titles(body["feed"]); len(got) != 1 {
+		t.Fatalf("feed = %q", got)
+	}
+	fetched := time.Now()
+	e.add(e.track("second", "Björk", time.Now()))
+	_, body = e.get("/xrpc/app.relay.feed.getDiscoveryFeed", nil)
+	if got := titles(body["feed"]); len(got) != 1 && time.Since(fetched) < ttl {
+		t.Fatalf("within the TTL the cached page is served, got %q", got)
+	}
+	// Another limit is another page: not cached yet.
+	_, body = e.get("/xrpc/app.relay.feed.getDiscoveryFeed", url.Values{"limit": {"10"}})
+	if got := titles(body["feed"]); len(got) != 2 {
+		t.Fatalf("limit=10 feed = %q", got)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		_, body = e.get("/xrpc/app.relay.feed.getDiscoveryFeed", nil)
+		if got := titles(body["feed"]); len(got) == 2 {
+			if time.Since(fetched) < ttl {
+				t.Fatalf("fresh page served %s after caching, before the TTL %s", time.Since(fetched), ttl)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the first page never refreshed")
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

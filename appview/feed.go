@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/bluesky-social/indigo/atproto/syntax"
 
@@ -29,6 +31,15 @@ func (s *Server) getDiscoveryFeed(ctx context.Context, r *http.Request) (any, er
 		}
 		after = &k
 	}
+	if after == nil {
+		// The first page is what every client opens with: it is served from
+		// a cache a moment old (Config.FirstPageTTL).
+		return s.firstPage.get(limit, func() (any, error) { return s.feedPage(ctx, nil, limit) })
+	}
+	return s.feedPage(ctx, after, limit)
+}
+
+func (s *Server) feedPage(ctx context.Context, after *sqlite.FeedKey, limit int) (any, error) {
 	rows, err := s.store.Feed(ctx, after, limit)
 	if err != nil {
 		return nil, err
@@ -120,4 +131,43 @@ func (s *Server) searchTracks(ctx context.Context, r *http.Request) (any, error)
 		HitsTotal uint64      `json:"hitsTotal"`
 		Tracks    []TrackView `json:"tracks"`
 	}{Cursor: res.Cursor, HitsTotal: res.Total, Tracks: trackViews(rows)}, nil
+}
+
+// pageCache keeps the encoded first page of the feed per limit, for ttl.
+type pageCache struct {
+	ttl     time.Duration
+	mu      sync.Mutex
+	entries map[int]cachedPage
+}
+
+type cachedPage struct {
+	body rawJSON
+	at   time.Time
+}
+
+// get returns the cached page for limit, or builds, encodes and caches it.
+// Concurrent misses each build it: simpler than coalescing, and bounded by
+// the TTL.
+func (c *pageCache) get(limit int, build func() (any, error)) (any, error) {
+	c.mu.Lock()
+	e, ok := c.entries[limit]
+	c.mu.Unlock()
+	if ok && time.Since(e.at) < c.ttl {
+		return e.body, nil
+	}
+	v, err := build()
+	if err != nil {
+		return nil, err
+	}
+	body, err := encodeJSON(v)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	if c.entries == nil {
+		c.entries = map[int]cachedPage{}
+	}
+	c.entries[limit] = cachedPage{body: body, at: time.Now()}
+	c.mu.Unlock()
+	return body, nil
 }

@@ -60,6 +60,9 @@ type Config struct {
 	// Health reports the service's state for /xrpc/_health.
 	Health func(ctx context.Context) Health
 	Log    *slog.Logger
+	// FirstPageTTL is how long the feed's first page is served from cache
+	// (default 1s; negative: never cached).
+	FirstPageTTL time.Duration
 }
 
 // Server serves the appview's HTTP endpoints.
@@ -70,6 +73,8 @@ type Server struct {
 	health  func(ctx context.Context) Health
 	log     *slog.Logger
 	mux     *http.ServeMux
+
+	firstPage pageCache
 }
 
 // New returns a Server.
@@ -77,6 +82,10 @@ func New(cfg Config) *Server {
 	s := &Server{store: cfg.Store, index: cfg.Index, version: cfg.Version, health: cfg.Health, log: cfg.Log, mux: http.NewServeMux()}
 	if s.log == nil {
 		s.log = slog.Default()
+	}
+	s.firstPage.ttl = cfg.FirstPageTTL
+	if s.firstPage.ttl == 0 {
+		s.firstPage.ttl = time.Second
 	}
 	s.mux.Handle("GET /metrics", promhttp.HandlerFor(ownMetrics, promhttp.HandlerOpts{}))
 	s.mux.HandleFunc("GET /xrpc/_health", s.handleHealth)

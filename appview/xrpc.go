@@ -1,6 +1,7 @@
 package appview
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -26,12 +27,30 @@ func invalidRequest(format string, args ...any) *xrpcError {
 	return &xrpcError{Status: http.StatusBadRequest, Name: "InvalidRequest", Message: fmt.Sprintf(format, args...)}
 }
 
+// rawJSON is a response body already encoded (a cached page).
+type rawJSON []byte
+
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(status)
+	if b, ok := v.(rawJSON); ok {
+		_, _ = w.Write(b)
+		return
+	}
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(true)
 	_ = enc.Encode(v)
+}
+
+// encodeJSON encodes v as writeJSON does.
+func encodeJSON(v any) (rawJSON, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(true)
+	if err := enc.Encode(v); err != nil {
+		return nil, fmt.Errorf("encoding response: %w", err)
+	}
+	return buf.Bytes(), nil
 }
 
 // writeError answers with an XRPC error; anything that is not one is logged

@@ -1,23 +1,19 @@
 package e2e
 
 import (
+	"github.com/relaymusic/relay/internal/relaytest"
+
 	"bufio"
 	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/json"
 	"fmt"
-	"io"
 	"math"
-	"net"
-	"net/http"
 	"net/url"
-	"os/exec"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -31,52 +27,12 @@ const trackNSID = "app.relay.track"
 // ---------------------------------------------------------------------------
 // relay serve as a process
 
-// relayProc is a running `relay serve`.
+// relayProc is a running `relay serve` reading the test network's jetstream.
 type relayProc struct {
+	*relaytest.Proc
 	t       testing.TB
-	addr    string
 	dataDir string
 	cursor  int64
-	cmd     *exec.Cmd
-	log     *syncBuffer
-	done    chan struct{}
-	http    *http.Client
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-// tail is the last n lines of the log.
-func (s *syncBuffer) tail(n int) string {
-	lines := strings.Split(strings.TrimRight(s.String(), "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
-}
-
-func freeAddr(t testing.TB) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
 }
 
 // nowCursor is a jetstream cursor one second before now, so a relay started
@@ -95,96 +51,20 @@ func startRelay(t testing.TB) *relayProc {
 // cursor then wins over cursor).
 func startRelayOn(t testing.TB, dataDir string, cursor int64) *relayProc {
 	t.Helper()
-	p := &relayProc{
-		t:       t,
-		addr:    freeAddr(t),
-		dataDir: dataDir,
-		cursor:  cursor,
-		log:     &syncBuffer{},
-		done:    make(chan struct{}),
-		http:    &http.Client{Timeout: 10 * time.Second},
-	}
-	p.cmd = exec.Command(relayBin, "--log-format", "json", "serve",
-		"--listen", p.addr,
+	p := relaytest.Start(t, relayBin,
 		"--data-dir", dataDir,
 		"--jetstream-url", tn.JetstreamURL,
 		"--jetstream-cursor", strconv.FormatInt(cursor, 10),
 	)
-	p.cmd.Stdout, p.cmd.Stderr = p.log, p.log
-	// Never outlive the test binary.
-	p.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := p.cmd.Start(); err != nil {
-		t.Fatalf("start relay: %v", err)
-	}
-	go func() { _ = p.cmd.Wait(); close(p.done) }()
-	t.Cleanup(func() {
-		p.signal(syscall.SIGKILL, 10*time.Second)
-		if t.Failed() {
-			t.Logf("relay serve (%s) log tail:\n%s", p.addr, p.log.tail(60))
-		}
-	})
-
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		if _, err := p.health(); err == nil {
-			return p
-		}
-		if p.exited() {
-			t.Fatalf("relay serve exited at start:\n%s", p.log)
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("relay serve did not answer /xrpc/_health within 30s:\n%s", p.log)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-func (p *relayProc) exited() bool {
-	select {
-	case <-p.done:
-		return true
-	default:
-		return false
-	}
-}
-
-// signal sends sig and waits up to grace for the process to exit, then kills
-// it. It reports whether the process exited within grace.
-func (p *relayProc) signal(sig syscall.Signal, grace time.Duration) bool {
-	if p.exited() {
-		return true
-	}
-	_ = p.cmd.Process.Signal(sig)
-	select {
-	case <-p.done:
-		return true
-	case <-time.After(grace):
-		_ = p.cmd.Process.Kill()
-		<-p.done
-		return false
-	}
+	return &relayProc{Proc: p, t: t, dataDir: dataDir, cursor: cursor}
 }
 
 // stop ends relay serve gracefully (SIGTERM) and checks that it exits in time
 // and cleanly.
-func (p *relayProc) stop() {
-	p.t.Helper()
-	if !p.signal(syscall.SIGTERM, 20*time.Second) {
-		p.t.Errorf("relay serve did not exit within 20s of SIGTERM; killed")
-		return
-	}
-	if code := p.cmd.ProcessState.ExitCode(); code != 0 {
-		p.t.Errorf("relay serve exited with code %d after SIGTERM:\n%s", code, p.log.tail(20))
-	}
-}
+func (p *relayProc) stop() { p.t.Helper(); p.Stop(p.t) }
 
 // crash SIGKILLs relay serve.
-func (p *relayProc) crash() {
-	p.t.Helper()
-	if !p.signal(syscall.SIGKILL, 10*time.Second) {
-		p.t.Fatalf("relay serve still running 10s after SIGKILL")
-	}
-}
+func (p *relayProc) crash() { p.t.Helper(); p.Crash(p.t) }
 
 // ---------------------------------------------------------------------------
 // typed GETs
@@ -219,54 +99,6 @@ type searchResponse struct {
 	HitsTotal uint64      `json:"hitsTotal"`
 }
 
-type healthResponse struct {
-	Version string `json:"version"`
-	Ingest  struct {
-		Host             string  `json:"host"`
-		Connected        bool    `json:"connected"`
-		Cursor           int64   `json:"cursor"`
-		CursorAgeSeconds float64 `json:"cursorAgeSeconds"`
-	} `json:"ingest"`
-	Index struct {
-		AppliedSeq int64 `json:"appliedSeq"`
-		OutboxSeq  int64 `json:"outboxSeq"`
-	} `json:"index"`
-	Warnings []string `json:"warnings"`
-}
-
-func (p *relayProc) get(path string) ([]byte, error) {
-	resp, err := p.http.Get("http://" + p.addr + path)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return nil, err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("GET %s: HTTP %d: %s", path, resp.StatusCode, b)
-	}
-	return b, nil
-}
-
-func (p *relayProc) getJSON(path string, v any) error {
-	b, err := p.get(path)
-	if err != nil {
-		return err
-	}
-	if err := json.Unmarshal(b, v); err != nil {
-		return fmt.Errorf("GET %s: decoding %s: %w", path, b, err)
-	}
-	return nil
-}
-
-func (p *relayProc) health() (healthResponse, error) {
-	var h healthResponse
-	err := p.getJSON("/xrpc/_health", &h)
-	return h, err
-}
-
 // feedPage is one page of getDiscoveryFeed.
 func (p *relayProc) feedPage(limit int, cursor string) (feedResponse, error) {
 	q := url.Values{"limit": {strconv.Itoa(limit)}}
@@ -274,7 +106,7 @@ func (p *relayProc) feedPage(limit int, cursor string) (feedResponse, error) {
 		q.Set("cursor", cursor)
 	}
 	var f feedResponse
-	err := p.getJSON("/xrpc/app.relay.feed.getDiscoveryFeed?"+q.Encode(), &f)
+	err := p.GetJSON("/xrpc/app.relay.feed.getDiscoveryFeed?"+q.Encode(), &f)
 	return f, err
 }
 
@@ -303,7 +135,7 @@ func (p *relayProc) search(q, sort string, limit int) (searchResponse, error) {
 		v.Set("sort", sort)
 	}
 	var s searchResponse
-	err := p.getJSON("/xrpc/app.relay.feed.searchTracks?"+v.Encode(), &s)
+	err := p.GetJSON("/xrpc/app.relay.feed.searchTracks?"+v.Encode(), &s)
 	return s, err
 }
 
@@ -311,7 +143,7 @@ func (p *relayProc) search(q, sort string, limit int) (searchResponse, error) {
 // (labels given as "k", "v", ...). A series not exported yet is 0: counter
 // vectors only show a label set once it has been incremented.
 func (p *relayProc) counter(name string, labels ...string) (float64, error) {
-	b, err := p.get("/metrics")
+	b, err := p.Get("/metrics")
 	if err != nil {
 		return 0, err
 	}

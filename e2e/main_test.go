@@ -1,12 +1,11 @@
 package e2e
 
 import (
+	"github.com/relaymusic/relay/internal/relaytest"
+
 	"context"
-	"errors"
 	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -27,11 +26,6 @@ func TestMain(m *testing.M) {
 
 func runMain(m *testing.M) int {
 	t0 := time.Now()
-	root, err := repoRoot()
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "e2e: %v\n", err)
-		return 1
-	}
 	dir, err := os.MkdirTemp("", "relay-e2e-bin-")
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "e2e: %v\n", err)
@@ -39,19 +33,16 @@ func runMain(m *testing.M) int {
 	}
 	defer os.RemoveAll(dir)
 
-	relayBin = filepath.Join(dir, "relay")
 	tb := time.Now()
-	build := exec.Command(goTool(), "build", "-o", relayBin, "./cmd/relay")
-	build.Dir = root
-	if out, err := build.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "e2e: building relay: %v\n%s", err, out)
+	if relayBin, err = relaytest.Build(dir); err != nil {
+		fmt.Fprintf(os.Stderr, "e2e: %v\n", err)
 		return 1
 	}
 	fmt.Fprintf(os.Stderr, "e2e: built relay in %s\n", time.Since(tb).Round(time.Millisecond))
 
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
-	tn, err = testnet.Start(ctx, testnet.Options{RepoRoot: root})
+	tn, err = testnet.Start(ctx, testnet.Options{})
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "e2e: start test network: %v\n", err)
 		return 1
@@ -75,42 +66,4 @@ func runMain(m *testing.M) int {
 	}
 	fmt.Fprintf(os.Stderr, "e2e: total %s\n", time.Since(t0).Round(time.Millisecond))
 	return code
-}
-
-// repoRoot walks up from the working directory (the package dir under go
-// test) to the directory holding go.mod.
-func repoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("no go.mod above the working directory")
-		}
-		dir = parent
-	}
-}
-
-// goTool is the go command running these tests when it can be found, so the
-// binary is built by the same toolchain; else "go" from PATH.
-func goTool() string {
-	if g := os.Getenv("GO"); g != "" {
-		return g
-	}
-	if root := os.Getenv("GOROOT"); root != "" {
-		if p := filepath.Join(root, "bin", "go"); fileExists(p) {
-			return p
-		}
-	}
-	return "go"
-}
-
-func fileExists(p string) bool {
-	_, err := os.Stat(p)
-	return err == nil
 }

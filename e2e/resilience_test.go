@@ -50,7 +50,7 @@ func TestNoneMissed(t *testing.T) {
 
 	// Live first, so that relay is known to be connected and following.
 	waitAll("live", write("live", 1), visibleWithin)
-	if h, err := relay.health(); err != nil || !h.Ingest.Connected || h.Ingest.Host == "" {
+	if h, err := relay.Health(); err != nil || !h.Ingest.Connected || h.Ingest.Host == "" {
 		t.Fatalf("health while live: %+v (%v)", h, err)
 	}
 
@@ -68,7 +68,7 @@ func TestNoneMissed(t *testing.T) {
 		}
 	})
 	eventually(t, 30*time.Second, "relay disconnected", func() (bool, string) {
-		h, err := relay.health()
+		h, err := relay.Health()
 		if err != nil {
 			return false, err.Error()
 		}
@@ -96,7 +96,7 @@ func TestNoneMissed(t *testing.T) {
 	}
 	restarted := time.Now()
 	eventually(t, reconnectWithin, "relay reconnected", func() (bool, string) {
-		h, err := relay.health()
+		h, err := relay.Health()
 		if err != nil {
 			return false, err.Error()
 		}
@@ -110,18 +110,18 @@ func TestNoneMissed(t *testing.T) {
 
 	// 2. relay serve SIGKILLed while tracks are written; restarted on the
 	// same data dir it resumes from its stored cursor.
-	hBefore, err := relay.health()
+	hBefore, err := relay.Health()
 	if err != nil {
 		t.Fatal(err)
 	}
 	relay.crash()
 	dead := write("relaydead", 5)
 	relay = startRelayOn(t, dataDir, startCursor)
-	if h, err := relay.health(); err != nil || h.Ingest.Cursor < hBefore.Ingest.Cursor {
+	if h, err := relay.Health(); err != nil || h.Ingest.Cursor < hBefore.Ingest.Cursor {
 		t.Errorf("cursor after restart = %d (%v), before the crash %d", h.Ingest.Cursor, err, hBefore.Ingest.Cursor)
 	}
 	waitAll("written while relay was dead", dead, visibleWithin)
-	if h, err := relay.health(); err != nil || len(h.Warnings) != 0 || !h.Ingest.Connected {
+	if h, err := relay.Health(); err != nil || len(h.Warnings) != 0 || !h.Ingest.Connected {
 		t.Errorf("health after restart: %+v (%v)", h, err)
 	}
 	// The restart resumed a few seconds before its stored cursor: events
@@ -133,7 +133,7 @@ func TestNoneMissed(t *testing.T) {
 	waitAll("live after restart", write("afterrestart", 1), visibleWithin)
 	// Let the search index settle before counting.
 	eventually(t, visibleWithin, "index caught up", func() (bool, string) {
-		h, err := relay.health()
+		h, err := relay.Health()
 		if err != nil {
 			return false, err.Error()
 		}

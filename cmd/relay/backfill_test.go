@@ -1,6 +1,8 @@
 package main
 
 import (
+	"github.com/relaymusic/relay/internal/relaytest"
+
 	"context"
 	"fmt"
 	"net/url"
@@ -22,17 +24,17 @@ type searchBody struct {
 }
 
 // waitSearchable polls searchTracks until q finds want tracks.
-func (p *proc) waitSearchable(t *testing.T, q string, want int) searchBody {
+func waitSearchable(t *testing.T, p *relaytest.Proc, q string, want int) searchBody {
 	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		var body searchBody
-		err := p.getJSON("/xrpc/app.relay.feed.searchTracks?"+url.Values{"q": {q}, "limit": {"100"}}.Encode(), &body)
+		err := p.GetJSON("/xrpc/app.relay.feed.searchTracks?"+url.Values{"q": {q}, "limit": {"100"}}.Encode(), &body)
 		if err == nil && len(body.Tracks) == want {
 			return body
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("search %q: %d tracks (err %v), want %d\n%s", q, len(body.Tracks), err, want, p.log)
+			t.Fatalf("search %q: %d tracks (err %v), want %d\n%s", q, len(body.Tracks), err, want, p.Log)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -76,34 +78,34 @@ func TestBackfillBesideServe(t *testing.T) {
 	dir := t.TempDir()
 	p := startRelay(t, "--data-dir", dir, "--jetstream-url", nw.JetstreamURL, "--index-poll", "200ms")
 	var empty searchBody
-	if err := p.getJSON("/xrpc/app.relay.feed.searchTracks?q=prelaunch", &empty); err != nil || len(empty.Tracks) != 0 {
+	if err := p.GetJSON("/xrpc/app.relay.feed.searchTracks?q=prelaunch", &empty); err != nil || len(empty.Tracks) != 0 {
 		t.Fatalf("before backfill: %+v %v", empty, err)
 	}
 	runBackfill(t, nw, dir)
-	found := p.waitSearchable(t, "prelaunch anthem", n)
+	found := waitSearchable(t, p, "prelaunch anthem", n)
 	for _, tr := range found.Tracks {
 		if tr.Handle == "" {
 			t.Errorf("%s has no handle", tr.URI)
 		}
 	}
-	p.kill(syscall.SIGTERM)
+	p.Signal(syscall.SIGTERM, 30*time.Second)
 
 	// No server running: the backfill writes SQLite only, and the next start
 	// brings the index up to date.
 	dir2 := t.TempDir()
 	runBackfill(t, nw, dir2)
 	p2 := startRelay(t, "--data-dir", dir2, "--jetstream-url", nw.JetstreamURL)
-	p2.waitSearchable(t, "prelaunch anthem", n)
-	p2.kill(syscall.SIGTERM)
+	waitSearchable(t, p2, "prelaunch anthem", n)
+	p2.Signal(syscall.SIGTERM, 30*time.Second)
 
 	// relay serve --backfill does the same work in the background, and
 	// reports it in its metrics.
 	p3 := startRelay(t, "--data-dir", t.TempDir(), "--jetstream-url", nw.JetstreamURL,
 		"--backfill", "--pds", nw.PDSURL, "--plc-url", nw.PLCURL, "--trust-declared-handles")
-	p3.waitSearchable(t, "prelaunch anthem", n)
+	waitSearchable(t, p3, "prelaunch anthem", n)
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		m, err := p3.metrics()
+		m, err := p3.Metrics()
 		if err == nil && m[`relay_backfill_repos{state="done"}`] >= n && m[`relay_backfill_records_total`] >= n {
 			break
 		}
@@ -112,5 +114,5 @@ func TestBackfillBesideServe(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	p3.kill(syscall.SIGTERM)
+	p3.Signal(syscall.SIGTERM, 30*time.Second)
 }

@@ -37,21 +37,21 @@ func TestCrashRecovery(t *testing.T) {
 		p := startRelay(t, args...)
 		deadline := time.Now().Add(60 * time.Second)
 		for {
-			h, err := p.health()
+			h, err := p.Health()
 			if err == nil && h.Ingest.Cursor >= frames[at].TimeUS {
 				break
 			}
 			if time.Now().After(deadline) {
-				t.Fatalf("run %d never reached event %d:\n%s", i, at, p.log)
+				t.Fatalf("run %d never reached event %d:\n%s", i, at, p.Log)
 			}
 			time.Sleep(2 * time.Millisecond)
 		}
-		p.kill(syscall.SIGKILL)
+		p.Signal(syscall.SIGKILL, 30*time.Second)
 		t.Logf("killed run %d at event ~%d (%d frames delivered so far)", i, at, srv.Delivered())
 	}
 	p := startRelay(t, args...)
-	p.waitCaughtUp(t, exp.LastTimeUS, 2*time.Minute)
-	p.kill(syscall.SIGTERM)
+	p.WaitCaughtUp(t, exp.LastTimeUS, 2*time.Minute)
+	p.Signal(syscall.SIGTERM, 30*time.Second)
 
 	reqs := srv.Requests()
 	if len(reqs) != 3 {
@@ -167,8 +167,8 @@ func TestLostIndexRebuilt(t *testing.T) {
 	dir := t.TempDir()
 	args := []string{"--data-dir", dir, "--jetstream-url", srv.URL(), "--jetstream-cursor", itoa(frames[0].TimeUS)}
 	p := startRelay(t, args...)
-	p.waitCaughtUp(t, exp.LastTimeUS, time.Minute)
-	p.kill(syscall.SIGTERM)
+	p.WaitCaughtUp(t, exp.LastTimeUS, time.Minute)
+	p.Signal(syscall.SIGTERM, 30*time.Second)
 
 	// The follower prunes what it applied; make sure all of it is gone, as
 	// it is on a server that ran for a while.
@@ -189,10 +189,10 @@ func TestLostIndexRebuilt(t *testing.T) {
 		t.Fatal(err)
 	}
 	p = startRelay(t, args...)
-	p.waitCaughtUp(t, exp.LastTimeUS, time.Minute)
-	p.kill(syscall.SIGTERM)
-	if !strings.Contains(p.log.String(), "rebuilding it from SQLite") {
-		t.Errorf("the lost index was not rebuilt at start:\n%s", p.log)
+	p.WaitCaughtUp(t, exp.LastTimeUS, time.Minute)
+	p.Signal(syscall.SIGTERM, 30*time.Second)
+	if !strings.Contains(p.Log.String(), "rebuilding it from SQLite") {
+		t.Errorf("the lost index was not rebuilt at start:\n%s", p.Log)
 	}
 	assertIndex(t, filepath.Join(dir, "search.bleve"), exp)
 }
@@ -208,7 +208,7 @@ func TestReindexRefusedWhileServing(t *testing.T) {
 	if err == nil || !strings.Contains(string(out), "stop it first") {
 		t.Fatalf("reindex beside serve: err %v, output %s", err, out)
 	}
-	p.kill(syscall.SIGTERM)
+	p.Signal(syscall.SIGTERM, 30*time.Second)
 	if out, err := exec.Command(relayBin, "reindex", "--data-dir", dir).CombinedOutput(); err != nil {
 		t.Fatalf("reindex with serve stopped: %v\n%s", err, out)
 	}

@@ -51,15 +51,15 @@ func BenchmarkIngest(b *testing.B) {
 		// and search has it all too (the index applied the whole outbox).
 		var stored time.Duration
 		for stored == 0 {
-			if h, err := p.health(); err == nil && h.Ingest.Cursor >= exp.LastTimeUS {
+			if h, err := p.Health(); err == nil && h.Ingest.Cursor >= exp.LastTimeUS {
 				stored = time.Since(start)
 			}
 			time.Sleep(5 * time.Millisecond)
 		}
-		p.waitCaughtUp(b, exp.LastTimeUS, 20*time.Minute)
+		p.WaitCaughtUp(b, exp.LastTimeUS, 20*time.Minute)
 		took := time.Since(start)
-		rss := peakRSS(p.cmd.Process.Pid)
-		p.kill(syscall.SIGTERM)
+		rss := peakRSS(p.Cmd.Process.Pid)
+		p.Signal(syscall.SIGTERM, 30*time.Second)
 
 		rate := float64(len(frames)) / took.Seconds()
 		b.ReportMetric(float64(len(frames))/stored.Seconds(), "sqlite-events/s")

@@ -38,7 +38,7 @@ func TestDashboardMetricsExist(t *testing.T) {
 	}
 
 	p := startRelay(t, "--data-dir", t.TempDir(), "--jetstream-url", "ws://127.0.0.1:1/subscribe")
-	sc, err := scrape("http://" + p.addr + "/metrics")
+	sc, err := scrape("http://" + p.Addr + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -113,6 +113,8 @@ func (s *Server) searchTracks(ctx context.Context, r *http.Request) (any, error)
 		return nil, invalidRequest("cursor is not valid or has expired; start the search again")
 	case errors.Is(err, search.ErrBadQuery):
 		return nil, invalidRequest("%s", strings.TrimPrefix(err.Error(), search.ErrBadQuery.Error()+": "))
+	case errors.Is(err, context.DeadlineExceeded):
+		return nil, &xrpcError{Status: http.StatusServiceUnavailable, Name: "Timeout", Message: "the search took too long; try a more specific query"}
 	case err != nil:
 		return nil, err
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 	"strconv"
 	"sync"
 
@@ -30,6 +31,8 @@ type Index struct {
 	// batch that advances it cannot interleave.
 	writeMu sync.Mutex
 	snaps   *snapshotCache
+	// running holds a slot per search in progress (see Search).
+	running chan struct{}
 }
 
 // Open opens the index at dir, creating it with relay's mapping if absent.
@@ -65,7 +68,11 @@ func Open(dir string) (*Index, error) {
 		return nil, fmt.Errorf("search: open index %s: %w", dir, err)
 	}
 	configureSearcher()
-	return &Index{bi: bi, snaps: newSnapshotCache(snapshotTTL, snapshotMaxEntries)}, nil
+	return &Index{
+		bi:      bi,
+		snaps:   newSnapshotCache(snapshotTTL, snapshotMaxEntries),
+		running: make(chan struct{}, 2*runtime.GOMAXPROCS(0)),
+	}, nil
 }
 
 // openBleve opens an existing index for normal, crash-safe use. Rebuild

@@ -108,6 +108,14 @@ func (ix *Index) Search(ctx context.Context, q Query) (Result, error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, searchTimeout)
 	defer cancel()
+	// A typo-tolerant search allocates large automata; bounding how many
+	// run at once bounds memory, and queueing beats thrashing on a busy box.
+	select {
+	case ix.running <- struct{}{}:
+		defer func() { <-ix.running }()
+	case <-ctx.Done():
+		return Result{}, fmt.Errorf("search: waiting for a slot: %w", ctx.Err())
+	}
 	if q.Sort == SortNewest {
 		return ix.searchNewest(ctx, words, q)
 	}

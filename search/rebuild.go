@@ -7,6 +7,10 @@ import (
 	"iter"
 	"os"
 
+	"github.com/blevesearch/bleve/v2"
+	"github.com/blevesearch/bleve/v2/index/scorch"
+	"github.com/blevesearch/bleve/v2/index/scorch/mergeplan"
+
 	"github.com/relaymusic/relay"
 )
 
@@ -87,6 +91,12 @@ func Rebuild(ctx context.Context, dir string, seq int64, tracks iter.Seq2[*relay
 	case <-ctx.Done():
 		return fmt.Errorf("search: rebuild: waiting for persist: %w", ctx.Err())
 	}
+	// Merge segments now, while a rebuild is expected to be heavy: left to
+	// the background merger, a freshly built million-track index spent its
+	// first minutes after start merging, at several times its idle memory.
+	if err := forceMerge(ctx, bi); err != nil {
+		return fmt.Errorf("search: rebuild: merge: %w", err)
+	}
 	cerr := bi.Close()
 	bi = nil
 	if cerr != nil {
@@ -132,4 +142,18 @@ func swapDir(tmp, dir string) error {
 		return fmt.Errorf("remove old index: %w", err)
 	}
 	return nil
+}
+
+// forceMerge runs scorch's merge planner to completion on bi.
+func forceMerge(ctx context.Context, bi bleve.Index) error {
+	adv, err := bi.Advanced()
+	if err != nil {
+		return err
+	}
+	sc, ok := adv.(*scorch.Scorch)
+	if !ok {
+		return nil // not scorch: nothing to do
+	}
+	opts := mergeplan.DefaultMergePlanOptions
+	return sc.ForceMerge(ctx, &opts)
 }

@@ -266,6 +266,12 @@ func (r *report) markdown(table string) string {
 		}
 	}
 	b.WriteString("\n")
+	// The hand-written findings (what limits each figure) travel with the
+	// figures they explain.
+	if f, err := os.ReadFile(filepath.Join("bench", "findings.md")); err == nil {
+		b.Write(f)
+		b.WriteString("\n")
+	}
 	for _, s := range []string{"ingest", "corpus", "queries", "search vs FTS5", "resources", "profiles"} {
 		if len(r.notes[s]) == 0 {
 			continue

@@ -6,12 +6,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
 
-	comatproto "github.com/bluesky-social/indigo/api/atproto"
 	"github.com/bluesky-social/indigo/atproto/atclient"
 	"github.com/bluesky-social/indigo/atproto/atdata"
 	"github.com/bluesky-social/indigo/atproto/identity"
@@ -64,15 +64,12 @@ func pdsHost(ctx context.Context, dir identity.Directory, did syntax.DID) (*iden
 // current key, and reads out its tracks.
 func fetchRepo(ctx context.Context, ident *identity.Identity) (*snapshot, error) {
 	did := ident.DID
-	car, err := comatproto.SyncGetRepo(ctx, newClient(ident.PDSEndpoint()), did.String(), "")
+	body, err := getRepo(ctx, ident.PDSEndpoint(), did)
 	if err != nil {
-		var apiErr *atclient.APIError
-		if errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusTooManyRequests {
-			return nil, fmt.Errorf("getRepo %s: %w", did, errRateLimited)
-		}
-		return nil, fmt.Errorf("getRepo %s: %w", did, err)
+		return nil, err
 	}
-	commit, r, err := repo.LoadRepoFromCAR(ctx, bytes.NewReader(car))
+	defer body.Close()
+	commit, r, err := repo.LoadRepoFromCAR(ctx, body)
 	if err != nil {
 		return nil, fmt.Errorf("loading repo CAR of %s: %w", did, err)
 	}
@@ -116,6 +113,60 @@ func fetchRepo(ctx context.Context, ident *identity.Identity) (*snapshot, error)
 	}
 	return snap, nil
 }
+
+// MaxRepoBytes caps one repo's CAR: a repo is read into memory whole, and a
+// few run at once.
+const MaxRepoBytes = 1 << 30
+
+// getRepo streams com.atproto.sync.getRepo from the PDS, capped at
+// MaxRepoBytes (indigo's generated client reads the whole body unbounded).
+func getRepo(ctx context.Context, pds string, did syntax.DID) (io.ReadCloser, error) {
+	u, err := url.Parse(strings.TrimRight(pds, "/") + "/xrpc/com.atproto.sync.getRepo")
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") {
+		return nil, fmt.Errorf("getRepo %s: bad PDS endpoint %q", did, pds)
+	}
+	u.RawQuery = url.Values{"did": {did.String()}}.Encode()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return nil, fmt.Errorf("getRepo %s: %w", did, err)
+	}
+	req.Header.Set("User-Agent", userAgent)
+	req.Header.Set("Accept", "application/vnd.ipld.car")
+	resp, err := repoClient.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("getRepo %s: %w", did, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusTooManyRequests {
+			return nil, fmt.Errorf("getRepo %s: %w", did, errRateLimited)
+		}
+		return nil, fmt.Errorf("getRepo %s: HTTP %d: %s", did, resp.StatusCode, bytes.TrimSpace(msg))
+	}
+	return &capped{r: io.LimitReader(resp.Body, MaxRepoBytes+1), c: resp.Body, did: did}, nil
+}
+
+var repoClient = &http.Client{Timeout: 10 * time.Minute}
+
+// capped fails a read past MaxRepoBytes rather than truncating silently.
+type capped struct {
+	r   io.Reader
+	c   io.Closer
+	n   int64
+	did syntax.DID
+}
+
+func (c *capped) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	if c.n > MaxRepoBytes {
+		return n, fmt.Errorf("repo of %s is over %d bytes", c.did, int64(MaxRepoBytes))
+	}
+	return n, err
+}
+
+func (c *capped) Close() error { return c.c.Close() }
 
 // readTrack decodes one record block and validates it exactly as a live
 // event's record is.

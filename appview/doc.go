@@ -8,6 +8,6 @@
 // Where things live:
 //   - server.go: routing, the health endpoint, request metrics;
 //   - xrpc.go: XRPC errors and parameter parsing;
-//   - feed.go: getDiscoveryFeed and searchTracks;
+//   - feed.go: getDiscoveryFeed (its first page cached a second) and searchTracks;
 //   - view.go: trackView, the one shape a track is shown in.
 package appview

@@ -18,8 +18,10 @@
 //   - the analyzer "music" (ASCII folding, Unicode words, lower case, no stop
 //     words, no stemming) analyses both documents and query text.
 //   - typo tolerance counts runes (0 edits up to 3, 1 from 4, 2 from 8) with
-//     the first letter fixed; an exact term always outweighs prefix and fuzzy
-//     terms; every query word must match.
+//     the first letter fixed, on title, artist and album; it runs only when
+//     nothing matches exactly or as a prefix (as Typesense does by default),
+//     and within it an exact term always outweighs prefix and fuzzy terms;
+//     every query word must match.
 //   - paging never repeats or skips while the index changes: newest-first
 //     uses search-after on (sortAt, _id); relevance freezes the first
 //     ranking (up to 1000 ids) in memory for the life of its cursor.
@@ -28,8 +30,11 @@
 //   - doc.go: this overview.
 //   - mapping.go: analyzers, field mapping, and the Bleve document of a track.
 //   - index.go: Open/Close, AppliedSeq, Apply (docs + seq in one batch), DocCount.
-//   - follow.go: Source, CatchUp and Follow, which keep the index in step with the outbox.
-//   - rebuild.go: Rebuild, the bulk build behind `relay reindex`.
+//   - follow.go: Source, CatchUp and Follow (woken by commits, polling for
+//     other processes' writes, pruning what it applied).
+//   - rebuild.go: Rebuild, the bulk build behind `relay reindex`, merged
+//     before it is swapped in.
+//   - metrics.go: the relay_index_* metrics.
 //   - query.go: Query/Result, query analysis and construction, Search for both sorts.
 //   - cursor.go: opaque cursors, ErrBadCursor, and the cache of frozen relevance rankings.
 package search

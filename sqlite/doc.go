@@ -14,5 +14,8 @@
 //   - apply.go: ApplyBatch, the only write path for network events;
 //   - query.go: the reads the appview needs (feed page, tracks by uri);
 //   - outbox.go: the change feed for the search index and full scans for a rebuild;
-//   - scan.go: turning rows into relay.Track.
+//   - scan.go: turning rows into relay.Track;
+//   - backfill.go: backfill progress and ResyncRepo, a repo snapshot applied
+//     in one transaction;
+//   - metrics.go: a collector of track counts and the database's size.
 package sqlite

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
@@ -101,6 +102,7 @@ func fetchRepo(ctx context.Context, ident *identity.Identity) (*snapshot, error)
 			if errors.As(err, &rej) {
 				snap.rejected++
 				rejectedTotal.WithLabelValues(rej.Reason).Inc()
+				slog.WarnContext(ctx, "backfill: record rejected", "uri", rej.Subject, "reason", rej.Reason, "err", rej.Err)
 				return nil
 			}
 			return err

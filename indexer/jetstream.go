@@ -97,6 +97,10 @@ type Subscriber struct {
 // NewSubscriber returns a Subscriber; Run starts it.
 func NewSubscriber(cfg SubscriberConfig, log *slog.Logger) *Subscriber {
 	cfg.defaults()
+	// A series per host from the first scrape, before any reconnect.
+	for _, h := range cfg.Hosts {
+		reconnectsTotal.WithLabelValues(hostLabel(h))
+	}
 	return &Subscriber{cfg: cfg, log: log}
 }
 

@@ -23,6 +23,10 @@ var (
 	keyMapping   = []byte("relayMapping")
 )
 
+// ErrMappingChanged is returned by Open for an index built with other
+// analysis rules than this build's: it must be rebuilt.
+var ErrMappingChanged = errors.New("search index built with another mapping")
+
 // Index is relay's search index: a Bleve index holding the visible tracks,
 // and the outbox sequence it has applied.
 type Index struct {
@@ -49,7 +53,7 @@ func Open(dir string) (*Index, error) {
 		if err == nil {
 			// Mark it as ours, at seq 0, so a later Open can check the mapping.
 			b := bi.NewBatch()
-			b.SetInternal(keyMapping, []byte(mappingVersion))
+			b.SetInternal(keyMapping, []byte(MappingVersion))
 			b.SetInternal(keyOutboxSeq, encodeSeq(0))
 			if err = bi.Batch(b); err != nil {
 				_ = bi.Close()
@@ -60,8 +64,8 @@ func Open(dir string) (*Index, error) {
 		return nil, fmt.Errorf("search: open index %s: %w", dir, err)
 	}
 	v, err := bi.GetInternal(keyMapping)
-	if err == nil && string(v) != mappingVersion {
-		err = fmt.Errorf("index mapping is %q, this build needs %q: run `relay reindex`", v, mappingVersion)
+	if err == nil && string(v) != MappingVersion {
+		err = fmt.Errorf("%w: index mapping is %q, this build needs %q: run `relay reindex`", ErrMappingChanged, v, MappingVersion)
 	}
 	if err != nil {
 		_ = bi.Close()

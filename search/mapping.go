@@ -15,7 +15,7 @@ import (
 )
 
 // Analyzer and field names. They are part of the on-disk format: changing
-// any of them (or the analysis chain) needs a bump of mappingVersion and a
+// any of them (or the analysis chain) needs a bump of MappingVersion and a
 // `relay reindex`.
 const (
 	musicAnalyzer  = "music"
@@ -37,9 +37,9 @@ const (
 
 	prefixSuffix = "_prefix"
 
-	// mappingVersion is stored in the index; Open refuses an index built
+	// MappingVersion is stored in the index; Open refuses an index built
 	// with another version rather than searching it with the wrong rules.
-	mappingVersion = "relay-search-1"
+	MappingVersion = "relay-search-2"
 )
 
 // textFields are the searched fields with their boosts: who and what first,
@@ -83,7 +83,7 @@ func newMapping() (*mapping.IndexMappingImpl, error) {
 		"type":          custom.Name,
 		"char_filters":  []any{asciifolding.Name},
 		"tokenizer":     unicode.Name,
-		"token_filters": []any{lowercase.Name},
+		"token_filters": []any{lowercase.Name, foldMarksName},
 	}); err != nil {
 		return nil, fmt.Errorf("music analyzer: %w", err)
 	}
@@ -91,7 +91,7 @@ func newMapping() (*mapping.IndexMappingImpl, error) {
 		"type":          custom.Name,
 		"char_filters":  []any{asciifolding.Name},
 		"tokenizer":     unicode.Name,
-		"token_filters": []any{lowercase.Name, edgeNgramName},
+		"token_filters": []any{lowercase.Name, foldMarksName, edgeNgramName},
 	}); err != nil {
 		return nil, fmt.Errorf("music prefix analyzer: %w", err)
 	}

@@ -73,7 +73,7 @@ func Rebuild(ctx context.Context, dir string, seq int64, tracks iter.Seq2[*relay
 	// (and therefore every batch before it).
 	persisted := make(chan error, 1)
 	b.SetInternal(keyOutboxSeq, encodeSeq(seq))
-	b.SetInternal(keyMapping, []byte(mappingVersion))
+	b.SetInternal(keyMapping, []byte(MappingVersion))
 	b.SetPersistedCallback(func(err error) {
 		select {
 		case persisted <- err:

@@ -10,6 +10,8 @@
 package corpus
 
 import (
+	"github.com/relaymusic/relay/search"
+
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
@@ -83,7 +85,9 @@ func (s Spec) artists() int {
 
 // Key names the cached build of this spec.
 func (s Spec) Key() string {
-	return fmt.Sprintf("v1-seed%d-tracks%d-artists%d", s.Seed, s.Tracks, s.artists())
+	// The index's mapping version is in the key: a corpus indexed under
+	// other analysis rules is built again.
+	return fmt.Sprintf("v1-%s-seed%d-tracks%d-artists%d", search.MappingVersion, s.Seed, s.Tracks, s.artists())
 }
 
 // Artist is one generated account.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -16,6 +17,15 @@ import (
 // replaced) is rebuilt from SQLite first.
 func openIndex(ctx context.Context, store *sqlite.Store, dir string, log *slog.Logger) (*search.Index, error) {
 	idx, err := search.Open(dir)
+	if errors.Is(err, search.ErrMappingChanged) {
+		// This build analyses text differently: the index must be rebuilt
+		// under the new rules before it can answer.
+		log.Warn("search index was built with other analysis rules; rebuilding it from SQLite", "err", err)
+		if err := rebuild(ctx, store, dir, log); err != nil {
+			return nil, err
+		}
+		idx, err = search.Open(dir)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("opening search index: %w", err)
 	}

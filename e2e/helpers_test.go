@@ -3,8 +3,6 @@ package e2e
 import (
 	"github.com/relaymusic/relay/internal/relaytest"
 
-	"bufio"
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/json"
@@ -137,119 +135,6 @@ func (p *relayProc) search(q, sort string, limit int) (searchResponse, error) {
 	var s searchResponse
 	err := p.GetJSON("/xrpc/app.relay.feed.searchTracks?"+v.Encode(), &s)
 	return s, err
-}
-
-// counter scrapes /metrics and returns the value of the sample name{labels}
-// (labels given as "k", "v", ...). A series not exported yet is 0: counter
-// vectors only show a label set once it has been incremented.
-func (p *relayProc) counter(name string, labels ...string) (float64, error) {
-	b, err := p.Get("/metrics")
-	if err != nil {
-		return 0, err
-	}
-	want := map[string]string{}
-	for i := 0; i+1 < len(labels); i += 2 {
-		want[labels[i]] = labels[i+1]
-	}
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		sname, slabels, value, err := parseSample(line)
-		if err != nil {
-			return 0, fmt.Errorf("/metrics: %w", err)
-		}
-		if sname == name && mapsEqual(slabels, want) {
-			return value, nil
-		}
-	}
-	return 0, sc.Err()
-}
-
-// parseSample parses one line of the Prometheus text format:
-// name{k="v",...} value [timestamp].
-func parseSample(line string) (string, map[string]string, float64, error) {
-	labels := map[string]string{}
-	var name, rest string
-	if i := strings.IndexAny(line, "{ "); i < 0 {
-		return "", nil, 0, fmt.Errorf("bad sample line %q", line)
-	} else if line[i] == '{' {
-		name = line[:i]
-		j := i + 1
-		for {
-			for j < len(line) && (line[j] == ',' || line[j] == ' ') {
-				j++
-			}
-			if j < len(line) && line[j] == '}' {
-				j++
-				break
-			}
-			eq := strings.IndexByte(line[j:], '=')
-			if eq < 0 || j+eq+1 >= len(line) || line[j+eq+1] != '"' {
-				return "", nil, 0, fmt.Errorf("bad labels in %q", line)
-			}
-			key := line[j : j+eq]
-			k := j + eq + 2
-			var val strings.Builder
-			for k < len(line) && line[k] != '"' {
-				if line[k] == '\\' && k+1 < len(line) {
-					k++
-					switch line[k] {
-					case 'n':
-						val.WriteByte('\n')
-					default:
-						val.WriteByte(line[k])
-					}
-				} else {
-					val.WriteByte(line[k])
-				}
-				k++
-			}
-			if k >= len(line) {
-				return "", nil, 0, fmt.Errorf("unterminated label value in %q", line)
-			}
-			labels[key] = val.String()
-			j = k + 1
-		}
-		rest = line[j:]
-	} else {
-		name, rest = line[:i], line[i:]
-	}
-	fields := strings.Fields(rest)
-	if len(fields) < 1 {
-		return "", nil, 0, fmt.Errorf("no value in %q", line)
-	}
-	var v float64
-	switch fields[0] {
-	case "+Inf":
-		v = math.Inf(1)
-	case "-Inf":
-		v = math.Inf(-1)
-	case "NaN":
-		v = math.NaN()
-	default:
-		f, err := strconv.ParseFloat(fields[0], 64)
-		if err != nil {
-			return "", nil, 0, fmt.Errorf("bad value in %q: %w", line, err)
-		}
-		v = f
-	}
-	return name, labels, v, nil
-}
-
-func mapsEqual(a, b map[string]string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if w, ok := b[k]; !ok || w != v {
-			return false
-		}
-	}
-	return true
 }
 
 // ---------------------------------------------------------------------------

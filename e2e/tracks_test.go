@@ -237,7 +237,7 @@ func TestInvalidRecordRejected(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(strings.ReplaceAll(tc.name, " ", "_"), func(t *testing.T) {
-			before, err := relay.counter("relay_ingest_rejected_total", "reason", tc.reason)
+			before, err := relay.Sample("relay_ingest_rejected_total", "reason", tc.reason)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -262,7 +262,7 @@ func TestInvalidRecordRejected(t *testing.T) {
 			if res, err := relay.search(badWord, "", 100); err != nil || res.HitsTotal != 0 || len(res.Tracks) != 0 {
 				t.Errorf("bad record found by searching %q: %+v (%v)", badWord, res, err)
 			}
-			after, err := relay.counter("relay_ingest_rejected_total", "reason", tc.reason)
+			after, err := relay.Sample("relay_ingest_rejected_total", "reason", tc.reason)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -352,7 +352,7 @@ func TestInvalidUpdate(t *testing.T) {
 
 	tr := createTrack(t, ctx, acct, "clean")
 	waitVisible(t, relay, tr.uri, tr.word, tr.title, visibleWithin)
-	before, err := relay.counter("relay_ingest_rejected_total", "reason", "insecure_audio_url")
+	before, err := relay.Sample("relay_ingest_rejected_total", "reason", "insecure_audio_url")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -365,7 +365,7 @@ func TestInvalidUpdate(t *testing.T) {
 	// A good record after it: once visible, the update has been processed.
 	good := createTrack(t, ctx, acct, "marker")
 	waitVisible(t, relay, good.uri, good.word, good.title, visibleWithin)
-	after, err := relay.counter("relay_ingest_rejected_total", "reason", "insecure_audio_url")
+	after, err := relay.Sample("relay_ingest_rejected_total", "reason", "insecure_audio_url")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -105,8 +105,9 @@ func TestBackfillBesideServe(t *testing.T) {
 	waitSearchable(t, p3, "prelaunch anthem", n)
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		m, err := p3.Metrics()
-		if err == nil && m[`relay_backfill_repos{state="done"}`] >= n && m[`relay_backfill_records_total`] >= n {
+		done, err := p3.Sample("relay_backfill_repos", "state", "done")
+		records, err2 := p3.Sample("relay_backfill_records_total")
+		if err == nil && err2 == nil && done >= n && records >= n {
 			break
 		}
 		if time.Now().After(deadline) {

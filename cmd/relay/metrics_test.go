@@ -1,11 +1,10 @@
 package main
 
 import (
-	"bufio"
+	dto "github.com/prometheus/client_model/go"
+
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"regexp"
 	"slices"
@@ -38,7 +37,7 @@ func TestDashboardMetricsExist(t *testing.T) {
 	}
 
 	p := startRelay(t, "--data-dir", t.TempDir(), "--jetstream-url", "ws://127.0.0.1:1/subscribe")
-	sc, err := scrape("http://" + p.Addr + "/metrics")
+	families, err := p.Families()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,7 +47,7 @@ func TestDashboardMetricsExist(t *testing.T) {
 	}
 	slices.Sort(names)
 	for _, n := range names {
-		if !sc.has(n) {
+		if !exposed(families, n) {
 			t.Errorf("dashboard metric %s (panels %q) is not in relay serve's /metrics", n, want[n])
 		}
 	}
@@ -72,13 +71,18 @@ func TestPromQLMetricNames(t *testing.T) {
 			t.Errorf("promqlMetricNames(%q) = %q, want %q", tc.expr, got, tc.want)
 		}
 	}
-	sc := scrapeResult{help: map[string]bool{"h": true}, types: map[string]string{"h": "histogram", "c_count": "counter"}, samples: map[string]bool{"h_bucket": true, "g": true}}
+	histogram, counter, gauge := dto.MetricType_HISTOGRAM, dto.MetricType_COUNTER, dto.MetricType_GAUGE
+	families := map[string]*dto.MetricFamily{
+		"h":       {Type: &histogram},
+		"c_count": {Type: &counter},
+		"g":       {Type: &gauge},
+	}
 	for name, want := range map[string]bool{
 		"h": true, "h_bucket": true, "h_sum": true, "h_count": true, "g": true,
 		"c_count": true, "c": false, "g_sum": false, "missing": false,
 	} {
-		if got := sc.has(name); got != want {
-			t.Errorf("has(%q) = %v, want %v", name, got, want)
+		if got := exposed(families, name); got != want {
+			t.Errorf("exposed(%q) = %v, want %v", name, got, want)
 		}
 	}
 }
@@ -285,18 +289,11 @@ func promqlMetricNames(expr string) []string {
 	return out
 }
 
-// scrapeResult is what a Prometheus text exposition declares.
-type scrapeResult struct {
-	help    map[string]bool
-	types   map[string]string
-	samples map[string]bool
-}
-
-// has reports whether name is exposed: it has HELP or TYPE lines or
-// samples, or it is the _bucket, _sum or _count series of a histogram (or
-// the _sum or _count of a summary) that is exposed.
-func (s scrapeResult) has(name string) bool {
-	if s.help[name] || s.types[name] != "" || s.samples[name] {
+// exposed reports whether a dashboard's metric name is in the scrape: a
+// family of that name, or the _bucket, _sum or _count series of a histogram
+// (the _sum or _count of a summary).
+func exposed(families map[string]*dto.MetricFamily, name string) bool {
+	if _, ok := families[name]; ok {
 		return true
 	}
 	for _, suffix := range []string{"_bucket", "_sum", "_count"} {
@@ -304,54 +301,12 @@ func (s scrapeResult) has(name string) bool {
 		if !ok {
 			continue
 		}
-		switch s.types[base] {
-		case "histogram":
+		switch families[base].GetType() {
+		case dto.MetricType_HISTOGRAM:
 			return true
-		case "summary":
+		case dto.MetricType_SUMMARY:
 			return suffix != "_bucket"
 		}
 	}
 	return false
-}
-
-func scrape(url string) (scrapeResult, error) {
-	res := scrapeResult{help: map[string]bool{}, types: map[string]string{}, samples: map[string]bool{}}
-	resp, err := http.Get(url)
-	if err != nil {
-		return res, fmt.Errorf("scraping %s: %w", url, err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		b, _ := io.ReadAll(resp.Body)
-		return res, fmt.Errorf("scraping %s: %d %s", url, resp.StatusCode, b)
-	}
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 0, 1<<16), 1<<20)
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		switch {
-		case line == "":
-		case strings.HasPrefix(line, "# HELP "):
-			f := strings.Fields(line)
-			if len(f) >= 3 {
-				res.help[f[2]] = true
-			}
-		case strings.HasPrefix(line, "# TYPE "):
-			f := strings.Fields(line)
-			if len(f) >= 4 {
-				res.types[f[2]] = f[3]
-			}
-		case strings.HasPrefix(line, "#"):
-		default:
-			end := strings.IndexAny(line, "{ \t")
-			if end < 0 {
-				end = len(line)
-			}
-			res.samples[line[:end]] = true
-		}
-	}
-	if err := sc.Err(); err != nil {
-		return res, fmt.Errorf("reading scrape of %s: %w", url, err)
-	}
-	return res, nil
 }

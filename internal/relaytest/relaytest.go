@@ -8,17 +8,21 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 )
 
 // Build compiles cmd/relay into dir and returns the binary's path.
@@ -236,29 +240,57 @@ func (p *Proc) WaitCaughtUp(t testing.TB, last int64, timeout time.Duration) Hea
 	}
 }
 
-// Metrics scrapes /metrics into series -> value, the series written as in
-// the exposition, labels included.
-func (p *Proc) Metrics() (map[string]float64, error) {
+// Families scrapes /metrics and parses it with Prometheus' own text parser,
+// by metric family name.
+func (p *Proc) Families() (map[string]*dto.MetricFamily, error) {
 	b, err := p.Get("/metrics")
 	if err != nil {
 		return nil, err
 	}
-	out := map[string]float64{}
-	for _, line := range strings.Split(string(b), "\n") {
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		i := strings.LastIndexByte(line, ' ')
-		if i < 0 {
-			continue
-		}
-		v, err := strconv.ParseFloat(line[i+1:], 64)
-		if err != nil {
-			continue
-		}
-		out[line[:i]] = v
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(bytes.NewReader(b))
+	if err != nil {
+		return nil, fmt.Errorf("parsing /metrics: %w", err)
 	}
-	return out, nil
+	return families, nil
+}
+
+// Sample scrapes /metrics and returns the value of the series name{labels}
+// (labels as "k", "v", ...): a counter's or gauge's value, a histogram's
+// count. A series not exported is 0.
+func (p *Proc) Sample(name string, labels ...string) (float64, error) {
+	families, err := p.Families()
+	if err != nil {
+		return 0, err
+	}
+	want := map[string]string{}
+	for i := 0; i+1 < len(labels); i += 2 {
+		want[labels[i]] = labels[i+1]
+	}
+	mf, ok := families[name]
+	if !ok {
+		return 0, nil
+	}
+	for _, m := range mf.GetMetric() {
+		got := map[string]string{}
+		for _, l := range m.GetLabel() {
+			got[l.GetName()] = l.GetValue()
+		}
+		if !maps.Equal(got, want) {
+			continue
+		}
+		switch {
+		case m.Counter != nil:
+			return m.GetCounter().GetValue(), nil
+		case m.Gauge != nil:
+			return m.GetGauge().GetValue(), nil
+		case m.Histogram != nil:
+			return float64(m.GetHistogram().GetSampleCount()), nil
+		case m.Untyped != nil:
+			return m.GetUntyped().GetValue(), nil
+		}
+	}
+	return 0, nil
 }
 
 // Log collects a process's output, safe for concurrent use.

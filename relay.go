@@ -3,8 +3,8 @@
 // change feed (outbox) that carries SQLite's changes to the search index.
 //
 // It imports nothing of ours. The store (sqlite/), the search index (search/),
-// the jetstream consumer (indexer/) and the HTTP layer (appview/) all speak
-// these types; cmd/relay wires them together.
+// the jetstream consumer (indexer/), the backfill (backfill/) and the HTTP
+// layer (appview/) all speak these types; cmd/relay wires them together.
 package relay
 
 import (
@@ -106,8 +106,6 @@ const (
 type Event struct {
 	Kind EventKind
 	DID  syntax.DID
-	// TimeUS is the jetstream time_us of the event (0 from a backfill).
-	TimeUS int64
 
 	Track *Track // TrackPut
 
@@ -124,6 +122,8 @@ type Event struct {
 type ApplyResult struct {
 	// Applied events changed the store.
 	Applied int
-	// Stale events were not newer than what the store holds (rev check).
+	// Stale events changed nothing: a put or delete whose rev was not newer
+	// than the stored one, an account or identity event that repeated the
+	// stored state.
 	Stale int
 }

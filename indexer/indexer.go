@@ -117,7 +117,7 @@ func (ix *Indexer) Run(ctx context.Context) error {
 		defer close(items)
 		// It ends only when subCtx does (its handler never fails otherwise).
 		_ = ix.sub.Run(subCtx, cursor, func(evt *models.Event) error {
-			eventsReceived.WithLabelValues(evt.Kind, commitOp(evt)).Inc()
+			eventsReceived.WithLabelValues(eventLabels(evt.Kind, commitOp(evt))).Inc()
 			ev, err := ParseEvent(evt)
 			select {
 			case items <- item{timeUS: evt.TimeUS, ev: ev, err: err}:

@@ -5,6 +5,22 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promauto"
 )
 
+// eventLabels are the kind and operation labels of an event, limited to the
+// values jetstream defines: upstream strings must not mint series.
+func eventLabels(kind, op string) (string, string) {
+	switch kind {
+	case "commit":
+		switch op {
+		case "create", "update", "delete":
+			return kind, op
+		}
+		return kind, "other"
+	case "identity", "account":
+		return kind, ""
+	}
+	return "other", ""
+}
+
 var (
 	eventsReceived = promauto.NewCounterVec(prometheus.CounterOpts{
 		Name: "relay_ingest_events_total",

@@ -68,7 +68,7 @@ func ParseEvent(evt *models.Event) (relay.Event, error) {
 	if err != nil {
 		return relay.Event{}, reject(ReasonBadDID, evt.Did, err)
 	}
-	out := relay.Event{DID: did, TimeUS: evt.TimeUS}
+	out := relay.Event{DID: did}
 	switch evt.Kind {
 	case models.EventKindCommit:
 		if evt.Commit == nil {

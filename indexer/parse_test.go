@@ -151,3 +151,18 @@ func FuzzParseEvent(f *testing.F) {
 		}
 	})
 }
+
+func TestEventLabels(t *testing.T) {
+	for _, tc := range []struct{ kind, op, wantKind, wantOp string }{
+		{"commit", "create", "commit", "create"},
+		{"commit", "archive", "commit", "other"},
+		{"identity", "", "identity", ""},
+		{"account", "x", "account", ""},
+		{"sync", "", "other", ""},
+		{"anything at all", "", "other", ""},
+	} {
+		if k, o := eventLabels(tc.kind, tc.op); k != tc.wantKind || o != tc.wantOp {
+			t.Errorf("eventLabels(%q, %q) = %q, %q", tc.kind, tc.op, k, o)
+		}
+	}
+}

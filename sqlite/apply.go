@@ -128,7 +128,7 @@ ON CONFLICT (did, rkey) DO UPDATE SET
 	tags = excluded.tags, description = excluded.description, duration = excluded.duration,
 	file_type = excluded.file_type, audio_url = excluded.audio_url, image_url = excluded.image_url,
 	features = excluded.features, record = excluded.record, created_at = excluded.created_at,
-	sort_at = CASE WHEN excluded.created_at > 0 AND excluded.created_at < tracks.indexed_at
+	sort_at = CASE WHEN excluded.created_at != 0 AND excluded.created_at < tracks.indexed_at
 		THEN excluded.created_at ELSE tracks.indexed_at END
 WHERE excluded.rev > tracks.rev`,
 		t.DID.String(), t.RKey.String(), t.Rev, t.CID, t.Title, t.Artist, t.Album, t.Genre,

@@ -34,6 +34,8 @@
 //     other processes' writes, pruning what it applied).
 //   - rebuild.go: Rebuild, the bulk build behind `relay reindex`, merged
 //     before it is swapped in.
+//   - open.go: OpenCurrent, which rebuilds at start an index the outbox
+//     cannot bring up to date, and RebuildFrom a store.
 //   - metrics.go: the relay_index_* metrics.
 //   - query.go: Query/Result, query analysis and construction, Search for both sorts.
 //   - cursor.go: opaque cursors, ErrBadCursor, and the cache of frozen relevance rankings.

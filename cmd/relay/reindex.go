@@ -1,10 +1,9 @@
 package main
 
 import (
-	"log/slog"
-
 	"github.com/urfave/cli/v2"
 
+	"github.com/relaymusic/relay/search"
 	"github.com/relaymusic/relay/sqlite"
 )
 
@@ -23,6 +22,6 @@ var reindexCommand = &cli.Command{
 			return err
 		}
 		defer store.Close()
-		return rebuild(c.Context, store, indexPath(c.String("data-dir")), slog.Default())
+		return search.RebuildFrom(c.Context, indexPath(c.String("data-dir")), store)
 	},
 }

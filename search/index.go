@@ -82,9 +82,24 @@ func Open(dir string) (*Index, error) {
 // openBleve opens an existing index for normal, crash-safe use. Rebuild
 // creates indexes with unsafe_batch, and Bleve keeps the creation config in
 // index_meta.json, so it is overridden here on every open.
-func openBleve(dir string) (bleve.Index, error) {
+//
+// A damaged segment can make zap index out of range while scorch loads it
+// (seen with bytes flipped inside a .zap file); that happens in this
+// goroutine, before scorch starts any of its own, so it is recovered into
+// an error and OpenCurrent can rebuild. The root.bolt handle scorch had
+// opened then leaks, which is harmless once the index is moved aside.
+func openBleve(dir string) (bi bleve.Index, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			bi, err = nil, fmt.Errorf("%w: panic while loading: %v", errDamaged, r)
+		}
+	}()
 	return bleve.OpenUsing(dir, map[string]any{"unsafe_batch": false})
 }
+
+// errDamaged marks an index that Bleve could not load or read without
+// panicking.
+var errDamaged = errors.New("search index damaged")
 
 // createBleve creates a scorch index with relay's mapping at dir, which must
 // not exist.

@@ -13,6 +13,18 @@ var lagEntries = promauto.NewGauge(prometheus.GaugeOpts{
 	Help: "Outbox entries written to SQLite that the search index has not applied yet.",
 })
 
+// rebuilds counts the rebuilds OpenCurrent ran at start, by reason.
+var rebuilds = func() *prometheus.CounterVec {
+	c := promauto.NewCounterVec(prometheus.CounterOpts{
+		Name: "relay_index_rebuilds_total",
+		Help: "Search index rebuilds from SQLite at start, by reason: damaged (could not be opened or read, moved aside), mapping (other analysis rules), behind (the outbox cannot bring it up to date).",
+	}, []string{"reason"})
+	for _, r := range []string{"damaged", "mapping", "behind"} {
+		c.WithLabelValues(r) // exported at 0 before the first rebuild
+	}
+	return c
+}()
+
 var (
 	docsDesc    = prometheus.NewDesc("relay_index_documents", "Tracks in the search index (the visible ones).", nil, nil)
 	sizeDesc    = prometheus.NewDesc("relay_index_size_bytes", "Size of the search index on disk.", nil, nil)

@@ -6,7 +6,13 @@ import (
 	"fmt"
 	"iter"
 	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
 	"time"
+
+	"github.com/blevesearch/bleve/v2"
+	"github.com/blevesearch/bleve/v2/search/query"
 
 	"github.com/relaymusic/relay"
 )
@@ -22,20 +28,29 @@ type Store interface {
 
 // OpenCurrent opens the index at dir so that following st's outbox brings it
 // up to date, rebuilding it from st first when that cannot work: an index
-// built under other analysis rules, one missing entries already pruned from
-// the outbox (new, lost, or left behind), or one ahead of the store (the
-// database was replaced).
+// that fails to open or to read back (damaged: moved aside first, see
+// moveAside), one built under other analysis rules, one missing entries
+// already pruned from the outbox (new, lost, or left behind), or one ahead
+// of the store (the database was replaced). SQLite is the truth, so none of
+// these stops the service; each rebuild is counted in
+// relay_index_rebuilds_total by reason.
 func OpenCurrent(ctx context.Context, dir string, st Store) (*Index, error) {
-	ix, err := Open(dir)
-	if errors.Is(err, ErrMappingChanged) {
+	ix, err := openVerified(dir)
+	switch {
+	case err == nil:
+	case errors.Is(err, ErrMappingChanged):
 		slog.WarnContext(ctx, "search index was built with other analysis rules; rebuilding it from SQLite", "err", err)
-		if err := RebuildFrom(ctx, dir, st); err != nil {
-			return nil, err
-		}
-		ix, err = Open(dir)
-	}
-	if err != nil {
+		return rebuildAndOpen(ctx, dir, st, "mapping")
+	case ctx.Err() != nil:
 		return nil, err
+	default:
+		aside, merr := moveAside(dir, time.Now())
+		if merr != nil {
+			return nil, fmt.Errorf("search: index %s cannot be opened (%v), nor moved aside: %w", dir, err, merr)
+		}
+		slog.WarnContext(ctx, "search index cannot be opened or read; moved aside, rebuilding it from SQLite",
+			"err", err, "moved_to", aside)
+		return rebuildAndOpen(ctx, dir, st, "damaged")
 	}
 	applied, err := ix.AppliedSeq()
 	var floor, head int64
@@ -57,11 +72,95 @@ func OpenCurrent(ctx context.Context, dir string, st Store) (*Index, error) {
 	if err := ix.Close(); err != nil {
 		return nil, fmt.Errorf("search: closing index: %w", err)
 	}
+	return rebuildAndOpen(ctx, dir, st, "behind")
+}
+
+func rebuildAndOpen(ctx context.Context, dir string, st Store, reason string) (*Index, error) {
 	if err := RebuildFrom(ctx, dir, st); err != nil {
 		return nil, err
 	}
-	return Open(dir)
+	rebuilds.WithLabelValues(reason).Inc()
+	// A freshly built index that fails too is not retried: that is a bug
+	// or a broken disk, and looping would hide it.
+	return openVerified(dir)
 }
+
+// openVerified opens the index at dir and reads it back cheaply: the
+// applied sequence, the document count, and one term looked up in every
+// text field, which loads each segment's dictionaries. A damaged segment
+// that scorch skips or that fails on first read is caught here, at start,
+// instead of in the first user's search.
+func openVerified(dir string) (*Index, error) {
+	ix, err := Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	if err := ix.verify(); err != nil {
+		_ = ix.Close()
+		return nil, fmt.Errorf("search: verify index %s: %w", dir, err)
+	}
+	return ix, nil
+}
+
+func (ix *Index) verify() (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%w: panic while reading: %v", errDamaged, r)
+		}
+	}()
+	if _, err := ix.AppliedSeq(); err != nil {
+		return err
+	}
+	if _, err := ix.DocCount(); err != nil {
+		return err
+	}
+	var probes []query.Query
+	for _, f := range textFields {
+		tq := query.NewTermQuery("a")
+		tq.SetField(f.name)
+		probes = append(probes, tq)
+	}
+	req := bleve.NewSearchRequestOptions(query.NewDisjunctionQuery(probes), 1, 0, false)
+	ctx, cancel := context.WithTimeout(context.Background(), searchTimeout)
+	defer cancel()
+	if _, err := ix.bi.SearchInContext(ctx, req); err != nil {
+		return fmt.Errorf("%w: probe search: %v", errDamaged, err)
+	}
+	return nil
+}
+
+// moveAside renames a damaged index at dir to dir.damaged-<UTC time> for
+// an operator to inspect, first removing any index moved aside before, so
+// repeated damage cannot fill the disk. It returns the new name, or "" if
+// nothing was at dir.
+func moveAside(dir string, now time.Time) (string, error) {
+	if _, err := os.Lstat(dir); errors.Is(err, os.ErrNotExist) {
+		return "", nil
+	}
+	parent, base := filepath.Split(filepath.Clean(dir))
+	if parent == "" {
+		parent = "."
+	}
+	entries, err := os.ReadDir(parent)
+	if err != nil {
+		return "", fmt.Errorf("search: list %s: %w", parent, err)
+	}
+	prefix := base + damagedSuffix
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), prefix) {
+			if err := os.RemoveAll(filepath.Join(parent, e.Name())); err != nil {
+				return "", fmt.Errorf("search: remove earlier damaged index: %w", err)
+			}
+		}
+	}
+	aside := filepath.Join(parent, prefix+now.UTC().Format("20060102T150405Z"))
+	if err := os.Rename(dir, aside); err != nil {
+		return "", fmt.Errorf("search: move damaged index aside: %w", err)
+	}
+	return aside, nil
+}
+
+const damagedSuffix = ".damaged-"
 
 // canCatchUp reports whether an index at applied reaches head by replaying
 // the outbox entries floor..head. Pure.

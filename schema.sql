@@ -1,5 +1,6 @@
 -- relay's SQLite schema: the truth the search index and the appview derive
--- from. Applied at every open; every statement is idempotent.
+-- from. Applied at every open; every statement is idempotent. A data dir
+-- made under an older schema is migrated first (sqlite/migrate.go).
 
 -- One row per (did, rkey) ever seen. A delete keeps the row as a tombstone
 -- (deleted = 1) with its rev, so a replayed or late create, whose rev is not
@@ -31,14 +32,21 @@ CREATE TABLE IF NOT EXISTS tracks (
 -- The discovery feed walks this index newest first.
 CREATE INDEX IF NOT EXISTS tracks_feed ON tracks (sort_at, did, rkey) WHERE deleted = 0;
 
--- Account state from identity and account events. No row: active, handle unknown.
+-- Account state from identity and account events, kept only for accounts
+-- with tracks or tombstones (jetstream sends these events for every account
+-- of the network): the row is made with the account's first track. No row:
+-- active. handle '' is not known yet; the handle resolver fills it in,
+-- retrying a failed lookup at handle_next_at.
 CREATE TABLE IF NOT EXISTS actors (
-	did        TEXT    PRIMARY KEY,
-	handle     TEXT    NOT NULL DEFAULT '',
-	active     INTEGER NOT NULL DEFAULT 1,
-	status     TEXT    NOT NULL DEFAULT '',
-	updated_at INTEGER NOT NULL DEFAULT 0 -- unix microseconds
+	did             TEXT    PRIMARY KEY,
+	handle          TEXT    NOT NULL DEFAULT '',
+	active          INTEGER NOT NULL DEFAULT 1,
+	status          TEXT    NOT NULL DEFAULT '',
+	updated_at      INTEGER NOT NULL DEFAULT 0, -- unix microseconds
+	handle_attempts INTEGER NOT NULL DEFAULT 0, -- failed lookups since the last success
+	handle_next_at  INTEGER NOT NULL DEFAULT 0  -- unix microseconds
 );
+CREATE INDEX IF NOT EXISTS actors_handle_todo ON actors (handle_next_at) WHERE handle = '';
 
 -- Every change that can alter what search shows gets a sequence number. The
 -- search index applies them in order and stores the last one it applied.

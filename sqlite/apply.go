@@ -4,8 +4,11 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
+
+	"github.com/bluesky-social/indigo/atproto/syntax"
 
 	"github.com/relaymusic/relay"
 )
@@ -23,7 +26,7 @@ func (s *Store) ApplyBatch(ctx context.Context, events []relay.Event, cursor int
 	defer tx.Rollback()
 
 	now := time.Now().UnixMicro()
-	a := applier{tx: tx, now: now, stmts: map[string]*sql.Stmt{}}
+	a := applier{tx: tx, now: now, stmts: map[string]*sql.Stmt{}, recent: s.recent}
 	for i := range events {
 		ev := &events[i]
 		changed, err := a.apply(ctx, ev)
@@ -42,6 +45,14 @@ func (s *Store) ApplyBatch(ctx context.Context, events []relay.Event, cursor int
 	if err := tx.Commit(); err != nil {
 		return relay.ApplyResult{}, fmt.Errorf("committing apply transaction: %w", err)
 	}
+	// Only once committed: a batch that rolls back is applied again, and
+	// must find the accounts as they were.
+	for did, st := range a.pending {
+		s.recent.put(did, st)
+	}
+	for _, did := range a.created {
+		s.recent.drop(did)
+	}
 	return res, nil
 }
 
@@ -51,6 +62,15 @@ type applier struct {
 	// stmts are prepared once per transaction: preparing each statement per
 	// event cost more than running it.
 	stmts map[string]*sql.Stmt
+
+	// recent is the store's memory of accounts without a row (nil: none).
+	recent *recentAccounts
+	// pending holds what this transaction learnt of accounts without a row;
+	// created, the accounts it gave a row; known, the accounts seen to have
+	// one. Made on first use, so any applier literal works.
+	pending map[string]accountState
+	created []string
+	known   map[string]bool
 }
 
 func (a *applier) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
@@ -101,6 +121,9 @@ func (a *applier) apply(ctx context.Context, ev *relay.Event) (bool, error) {
 // putTrack upserts the track when its rev is newer than the stored one
 // (tombstones included). indexed_at is kept from the first sighting.
 func (a *applier) putTrack(ctx context.Context, t *relay.Track) (bool, error) {
+	if err := a.ensureActor(ctx, t.DID); err != nil {
+		return false, err
+	}
 	tags, err := json.Marshal(nonNil(t.Tags))
 	if err != nil {
 		return false, fmt.Errorf("encoding tags: %w", err)
@@ -143,6 +166,9 @@ WHERE excluded.rev > tracks.rev`,
 // deleteTrack turns the row into a tombstone carrying the delete's rev, or
 // inserts one when the track was never seen.
 func (a *applier) deleteTrack(ctx context.Context, ev *relay.Event) (bool, error) {
+	if err := a.ensureActor(ctx, ev.DID); err != nil {
+		return false, err
+	}
 	res, err := a.exec(ctx, `
 INSERT INTO tracks (did, rkey, rev, deleted, indexed_at, sort_at) VALUES (?, ?, ?, 1, ?, ?)
 ON CONFLICT (did, rkey) DO UPDATE SET
@@ -173,21 +199,87 @@ func (a *applier) changed(ctx context.Context, res sql.Result, did, rkey string)
 	return true, nil
 }
 
+// ensureActor gives the account a row when its first track (or tombstone)
+// arrives, and applies what the network last said of it (this batch, or the
+// store's recent memory) as if the row had been there all along: a
+// deactivation seen before the first track still hides it.
+func (a *applier) ensureActor(ctx context.Context, did syntax.DID) error {
+	d := did.String()
+	if a.known[d] {
+		return nil
+	}
+	res, err := a.exec(ctx, `INSERT INTO actors (did, updated_at) VALUES (?, ?) ON CONFLICT (did) DO NOTHING`, d, a.now)
+	if err != nil {
+		return fmt.Errorf("saving account %s: %w", d, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("reading rows affected: %w", err)
+	}
+	if a.known == nil {
+		a.known = map[string]bool{}
+	}
+	a.known[d] = true
+	if n == 0 {
+		return nil
+	}
+	a.created = append(a.created, d)
+	st, ok := a.pending[d]
+	if ok {
+		delete(a.pending, d)
+	} else {
+		st, ok = a.recent.get(d)
+	}
+	if !ok {
+		return nil
+	}
+	if st.hasStatus {
+		if _, err := a.accountStatus(ctx, &relay.Event{Kind: relay.AccountStatus, DID: did, Active: st.active, Status: st.status}); err != nil {
+			return err
+		}
+	}
+	if st.handle != "" {
+		if _, err := a.identity(ctx, &relay.Event{Kind: relay.IdentityUpdate, DID: did, Handle: st.handle}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// remember records, for an account without a row, what an event said of it.
+func (a *applier) remember(did string, update func(*accountState)) {
+	st, ok := a.pending[did]
+	if !ok {
+		st, _ = a.recent.get(did)
+	}
+	update(&st)
+	if a.pending == nil {
+		a.pending = map[string]accountState{}
+	}
+	a.pending[did] = st
+}
+
 // accountStatus hides (active=false) or shows the account's tracks; status
 // "deleted" removes them for good (tombstones keep their revs). Only a change
-// of visibility touches the outbox.
+// of visibility touches the outbox. An account without tracks gets no row:
+// jetstream sends these events for every account of the network, whatever
+// collections were asked for; its state is only remembered for a while.
 func (a *applier) accountStatus(ctx context.Context, ev *relay.Event) (bool, error) {
 	did := ev.DID.String()
-	wasActive := true
+	var wasActive bool
 	var prevStatus string
 	err := a.queryRow(ctx, `SELECT active, status FROM actors WHERE did = ?`, did).Scan(&wasActive, &prevStatus)
-	if err != nil && err != sql.ErrNoRows {
+	if errors.Is(err, sql.ErrNoRows) {
+		a.remember(did, func(st *accountState) {
+			st.hasStatus, st.active, st.status = true, ev.Active, ev.Status
+		})
+		return false, nil
+	}
+	if err != nil {
 		return false, fmt.Errorf("reading account %s: %w", did, err)
 	}
-	if _, err := a.exec(ctx, `
-INSERT INTO actors (did, active, status, updated_at) VALUES (?, ?, ?, ?)
-ON CONFLICT (did) DO UPDATE SET active = excluded.active, status = excluded.status, updated_at = excluded.updated_at`,
-		did, ev.Active, ev.Status, a.now); err != nil {
+	if _, err := a.exec(ctx, `UPDATE actors SET active = ?, status = ?, updated_at = ? WHERE did = ?`,
+		ev.Active, ev.Status, a.now, did); err != nil {
 		return false, fmt.Errorf("saving account %s: %w", did, err)
 	}
 	if !ev.Active && ev.Status == "deleted" {
@@ -213,25 +305,36 @@ WHERE did = ? AND deleted = 0`, did); err != nil {
 	return true, nil
 }
 
-// identity stores the account's current handle. An identity event without a
-// handle (the DID document changed) leaves the stored one.
+// identity stores the handle of an account with tracks; of any other it is
+// only remembered for a while. An identity event without a handle (the DID
+// document changed) leaves the stored one.
 func (a *applier) identity(ctx context.Context, ev *relay.Event) (bool, error) {
 	if ev.Handle == "" {
 		return false, nil
 	}
-	res, err := a.exec(ctx, `
-INSERT INTO actors (did, handle, updated_at) VALUES (?, ?, ?)
-ON CONFLICT (did) DO UPDATE SET handle = excluded.handle, updated_at = excluded.updated_at
-WHERE actors.handle != excluded.handle`,
-		ev.DID.String(), ev.Handle, a.now)
+	did := ev.DID.String()
+	res, err := a.exec(ctx, `UPDATE actors SET handle = ?, updated_at = ? WHERE did = ? AND handle != ?`,
+		ev.Handle, a.now, did, ev.Handle)
 	if err != nil {
-		return false, fmt.Errorf("saving handle of %s: %w", ev.DID, err)
+		return false, fmt.Errorf("saving handle of %s: %w", did, err)
 	}
 	n, err := res.RowsAffected()
 	if err != nil {
 		return false, fmt.Errorf("reading rows affected: %w", err)
 	}
-	return n > 0, nil
+	if n > 0 {
+		return true, nil
+	}
+	var one int
+	err = a.queryRow(ctx, `SELECT 1 FROM actors WHERE did = ?`, did).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		a.remember(did, func(st *accountState) { st.handle = ev.Handle })
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("reading account %s: %w", did, err)
+	}
+	return false, nil
 }
 
 func nonNil[T any](s []T) []T {

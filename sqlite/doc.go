@@ -7,11 +7,19 @@
 //   - the jetstream cursor is written in the same transaction as the rows its
 //     events produced (ApplyBatch), so a crash loses no event;
 //   - every change that can alter what search shows appends to the outbox in
-//     that same transaction, and the search index follows the outbox.
+//     that same transaction, and the search index follows the outbox;
+//   - an account has an actors row only once it has a track or tombstone:
+//     jetstream's identity and account events for the rest of the network
+//     are only remembered, in memory and bounded, so that a first track
+//     starts with the status and handle last announced (a deactivation just
+//     before, or in the same batch as, the first track still hides it).
 //
 // Where things live:
 //   - store.go: opening, the schema, the writer and reader pools;
+//   - migrate.go: bringing an older data dir to the current schema (user_version);
 //   - apply.go: ApplyBatch, the only write path for network events;
+//   - recent.go: the bounded memory of accounts without tracks;
+//   - handles.go: what the handle resolver reads and writes (handles/);
 //   - query.go: the reads the appview needs (feed page, tracks by uri);
 //   - outbox.go: the change feed for the search index and full scans for a rebuild;
 //   - scan.go: turning rows into relay.Track;

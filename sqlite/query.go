@@ -84,7 +84,9 @@ WHERE t.did = ? AND t.rkey = ? AND `+visible)
 	return out, nil
 }
 
-// Counts are the numbers of tracks by state, and of known accounts.
+// Counts are the numbers of tracks by state, and of accounts with tracks or
+// tombstones (the only accounts with an actors row, so counting them costs
+// what counting artists costs, not the network's 40M accounts).
 type Counts struct {
 	Visible, Hidden, Tombstoned, Actors int64
 }

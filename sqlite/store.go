@@ -21,6 +21,8 @@ type Store struct {
 	path string
 	w    *sql.DB // one connection: SQLite has one writer anyway
 	r    *sql.DB // read-only pool
+	// recent remembers accounts without tracks for a while (recent.go).
+	recent *recentAccounts
 }
 
 // Open opens (creating if needed) the database at path and applies the schema.
@@ -51,6 +53,10 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		w.Close()
 		return nil, fmt.Errorf("configuring %s: %w", path, err)
 	}
+	if err := migrate(ctx, w); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("migrating %s: %w", path, err)
+	}
 	if _, err := w.ExecContext(ctx, relay.Schema); err != nil {
 		w.Close()
 		return nil, fmt.Errorf("applying schema to %s: %w", path, err)
@@ -67,7 +73,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	r.SetMaxOpenConns(n)
 	r.SetMaxIdleConns(n)
 	r.SetConnMaxIdleTime(0)
-	return &Store{path: path, w: w, r: r}, nil
+	return &Store{path: path, w: w, r: r, recent: newRecentAccounts(recentCapacity)}, nil
 }
 
 // Path is the database file.

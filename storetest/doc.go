@@ -1,0 +1,79 @@
+// Package storetest checks a store backend against relay's store contract,
+// in the spirit of testing/fstest.TestFS: a backend's own test calls
+//
+//	storetest.Run(t, func(t *testing.T) storetest.Backend { ... a fresh, empty store ... })
+//
+// and every rule below runs as a named subtest on a fresh store. SQLite
+// passes it (sqlite/conformance_test.go); a new engine (PostgreSQL) is a new
+// package that passes it, with no change to the indexer, search or appview.
+//
+// Backend is the union of what the consumers declare: indexer.Store,
+// search.Store (with search.Outbox and search.Source) and appview.Store,
+// plus the backfill's methods (backfill.go, until backfill/ declares them).
+//
+// # The contract
+//
+// Apply (ApplyBatch). A batch applies in order, all or nothing: its rows,
+// its outbox entries and its cursor (when > 0) commit together, and a batch
+// that fails (an unknown event kind) leaves none of them. Cursor returns the
+// last stored cursor, 0 before any. A put stores every field of the track
+// as given (the record as the same JSON value); IndexedAt is the event's
+// when set, else the time of the first apply, and is kept by later updates;
+// SortAt = min(CreatedAt, IndexedAt). ApplyResult counts each event once:
+// Applied if it changed the store, Stale if it changed nothing.
+//
+// Revs. A put or delete whose rev is not newer than the stored one for
+// (did, rkey) changes nothing and writes no outbox entry. A delete leaves a
+// tombstone with its rev, so a create at that rev or older never
+// resurrects the track; a newer one does.
+//
+// Accounts. After account active=false (any status) the account's tracks
+// are in no query (Feed, Tracks, VisibleTracks), and each has an outbox
+// entry reading with a nil Track; active=true shows them again, with
+// entries carrying the Track. This holds for tracks arriving while the
+// account is hidden, and for an account event in the same batch as the
+// account's first track, in either order. Status "deleted" removes the
+// tracks for good: re-activation or a replay of their records does not
+// bring them back. An identity event with a handle sets TrackRow.Handle;
+// one without leaves it. A backend need not remember accounts it holds no
+// track for.
+//
+// Backfill (ResyncRepo). A snapshot of a repo at rev puts its tracks (the
+// rev check still applies, so a newer live write survives), deletes, at
+// rev, stored tracks of that repo absent from the snapshot and older than
+// rev, stores a non-empty handle, and marks the repo done, in one
+// transaction. A record whose CID is unchanged only has its rev moved on
+// and writes no outbox entry. The queue (AddBackfillRepos, BackfillDue,
+// FailBackfill, RequeueBackfill, BackfillWaiting, BackfillCounts,
+// BackfillFailures, Backfill/SetBackfillSource) keeps what it is told.
+//
+// Outbox. Every change to what search shows (a track's searchable fields,
+// or whether it is visible) appends an entry in the same transaction; a
+// stale event, a handle change, or a status change that keeps an account
+// hidden (or shown) appends none. Changes(after, limit) returns up to limit
+// entries with seq > after in seq order, each reading the track's current
+// searchable state (DID, RKey, Title, Artist, Album, Genre, Tags, SortAt),
+// nil when it is not visible. Sequence numbers are commit-ordered and
+// gap-free: each commit's entries take the next numbers after the last
+// commit's, and a seq becomes visible to Changes only once every lower seq
+// is, however many writers commit at once. The search follower depends on
+// it: it asks for "after the last seq I applied" and must never step over
+// one committed later. OutboxSeq is the highest seq ever written (pruned or
+// not, never reused); OutboxFloor the lowest still held (0 when empty);
+// PruneOutbox(seq) drops entries up to seq and nothing else.
+//
+// Queries. Feed returns visible tracks newest first by SortAt, then DID,
+// then RKey, all descending, strictly after the FeedKey it is given, at
+// most limit: keyset pages never repeat or skip while tracks arrive.
+// Tracks returns the visible tracks among the uris in the order asked,
+// leaving out unknown, deleted and hidden ones and uris whose authority is
+// not a DID.
+//
+// Files:
+//   - storetest.go: Backend, Run, fixtures;
+//   - apply.go: apply, stale revs, tombstones;
+//   - account.go: account visibility and handles;
+//   - backfill.go: the Backfill interface, resync and the queue;
+//   - outbox.go: outbox order, pruning, what writes an entry, concurrent writers;
+//   - feed.go: Feed order and paging, Tracks lookup.
+package storetest

@@ -27,12 +27,20 @@ type env struct {
 	store *sqlite.Store
 	index *search.Index
 	srv   *httptest.Server
-	n     int // tracks written
+	app   *Server
+	db    string // the store's file, for rows written behind its back
+	n     int    // tracks written
 }
 
 func newEnv(t *testing.T) *env { return newEnvTTL(t, -1) }
 
 func newEnvTTL(t *testing.T, firstPageTTL time.Duration) *env {
+	return newEnvWith(t, func(c *Config) { c.FirstPageTTL = firstPageTTL })
+}
+
+// newEnvWith serves the appview through the http.Server it builds itself
+// (Server.HTTPServer), as serve does, with cfg adjusted by set.
+func newEnvWith(t *testing.T, set func(*Config)) *env {
 	t.Helper()
 	dir := t.TempDir()
 	ctx := context.Background()
@@ -44,14 +52,19 @@ func newEnvTTL(t *testing.T, firstPageTTL time.Duration) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, store: store, index: idx}
-	e.srv = httptest.NewServer(New(Config{
-		Store: store, Index: idx, Version: "test", FirstPageTTL: firstPageTTL,
+	e := &env{t: t, store: store, index: idx, db: filepath.Join(dir, "relay.db")}
+	cfg := Config{
+		Store: store, Index: idx, Version: "test", FirstPageTTL: -1,
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Health: func(context.Context) Health {
 			return Health{Warnings: []string{"a warning"}}
 		},
-	}))
+	}
+	set(&cfg)
+	e.app = New(cfg)
+	e.srv = httptest.NewUnstartedServer(nil)
+	e.srv.Config = e.app.HTTPServer()
+	e.srv.Start()
 	t.Cleanup(func() {
 		e.srv.Close()
 		idx.Close()

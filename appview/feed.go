@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -18,18 +19,9 @@ import (
 
 // getDiscoveryFeed: app.relay.feed.getDiscoveryFeed.
 func (s *Server) getDiscoveryFeed(ctx context.Context, r *http.Request) (any, error) {
-	q := r.URL.Query()
-	limit, err := limitParam(q)
+	after, limit, err := parseFeedParams(r.URL.Query())
 	if err != nil {
 		return nil, err
-	}
-	var after *sqlite.FeedKey
-	if c := q.Get("cursor"); c != "" {
-		k, err := decodeFeedCursor(c)
-		if err != nil {
-			return nil, err
-		}
-		after = &k
 	}
 	if after == nil {
 		// The first page is what every client opens with: it is served from
@@ -87,16 +79,34 @@ func decodeFeedCursor(c string) (sqlite.FeedKey, error) {
 	return sqlite.FeedKey{SortAt: sortAt, DID: did, RKey: rkey}, nil
 }
 
-// searchTracks: app.relay.feed.searchTracks.
-func (s *Server) searchTracks(ctx context.Context, r *http.Request) (any, error) {
-	q := r.URL.Query()
+// parseFeedParams reads getDiscoveryFeed's parameters: the position after
+// which the page starts (nil: the top) and the limit.
+func parseFeedParams(q url.Values) (*sqlite.FeedKey, int, error) {
 	limit, err := limitParam(q)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
+	}
+	c := q.Get("cursor")
+	if c == "" {
+		return nil, limit, nil
+	}
+	k, err := decodeFeedCursor(c)
+	if err != nil {
+		return nil, 0, err
+	}
+	return &k, limit, nil
+}
+
+// parseSearchParams reads searchTracks' parameters. The search index checks
+// the text and the cursor further (ErrBadQuery, ErrBadCursor).
+func parseSearchParams(q url.Values) (search.Query, error) {
+	limit, err := limitParam(q)
+	if err != nil {
+		return search.Query{}, err
 	}
 	text := q.Get("q")
 	if strings.TrimSpace(text) == "" {
-		return nil, invalidRequest("q is required")
+		return search.Query{}, invalidRequest("q is required")
 	}
 	sq := search.Query{Text: text, Limit: limit, Cursor: q.Get("cursor")}
 	switch q.Get("sort") {
@@ -105,7 +115,16 @@ func (s *Server) searchTracks(ctx context.Context, r *http.Request) (any, error)
 	case "newest":
 		sq.Sort = search.SortNewest
 	default:
-		return nil, invalidRequest("sort must be relevance or newest, got %q", q.Get("sort"))
+		return search.Query{}, invalidRequest("sort must be relevance or newest, got %q", q.Get("sort"))
+	}
+	return sq, nil
+}
+
+// searchTracks: app.relay.feed.searchTracks.
+func (s *Server) searchTracks(ctx context.Context, r *http.Request) (any, error) {
+	sq, err := parseSearchParams(r.URL.Query())
+	if err != nil {
+		return nil, err
 	}
 	res, err := s.index.Search(ctx, sq)
 	switch {
@@ -135,11 +154,18 @@ func (s *Server) searchTracks(ctx context.Context, r *http.Request) (any, error)
 	}{Cursor: res.Cursor, HitsTotal: res.Total, Tracks: trackViews(rows)}, nil
 }
 
-// pageCache keeps the encoded first page of the feed per limit, for ttl.
+// maxCacheBytes bounds the first-page cache: up to 100 limits could each
+// hold a page, so entries are evicted, oldest first, to stay under it.
+const maxCacheBytes = 4 << 20
+
+// pageCache keeps the encoded first page of the feed per limit, for ttl,
+// within maxBytes (maxCacheBytes when zero) in all.
 type pageCache struct {
-	ttl     time.Duration
-	mu      sync.Mutex
-	entries map[int]cachedPage
+	ttl      time.Duration
+	maxBytes int
+	mu       sync.Mutex
+	entries  map[int]cachedPage
+	bytes    int // sum of the entries' body sizes
 }
 
 type cachedPage struct {
@@ -165,11 +191,46 @@ func (c *pageCache) get(limit int, build func() (any, error)) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	c.put(limit, body)
+	return body, nil
+}
+
+// put caches body for limit, evicting the oldest entries past the byte
+// bound. A page larger than the whole bound is served but not kept.
+func (c *pageCache) put(limit int, body rawJSON) {
+	max := c.maxBytes
+	if max == 0 {
+		max = maxCacheBytes
+	}
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	if c.entries == nil {
 		c.entries = map[int]cachedPage{}
 	}
+	if old, ok := c.entries[limit]; ok {
+		c.bytes -= len(old.body)
+		delete(c.entries, limit)
+	}
+	if len(body) > max {
+		return
+	}
+	for c.bytes+len(body) > max {
+		oldest, first := 0, true
+		for l, e := range c.entries {
+			if first || e.at.Before(c.entries[oldest].at) {
+				oldest, first = l, false
+			}
+		}
+		c.bytes -= len(c.entries[oldest].body)
+		delete(c.entries, oldest)
+	}
 	c.entries[limit] = cachedPage{body: body, at: time.Now()}
-	c.mu.Unlock()
-	return body, nil
+	c.bytes += len(body)
+}
+
+// size reports the entries and bytes cached.
+func (c *pageCache) size() (entries, bytes int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.entries), c.bytes
 }

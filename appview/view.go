@@ -28,7 +28,9 @@ type TrackView struct {
 	Features  []relay.Feature `json:"features,omitempty"`
 	CreatedAt string          `json:"createdAt"`
 	IndexedAt string          `json:"indexedAt"`
-	Record    json.RawMessage `json:"record"`
+	// Record is the record re-encoded and bounded (servedRecord), never
+	// the stored bytes.
+	Record json.RawMessage `json:"record"`
 }
 
 // datetimeLayout is the ATProto datetime form (RFC 3339, UTC, milliseconds).
@@ -52,7 +54,7 @@ func trackView(t *sqlite.TrackRow) TrackView {
 		Features:  t.Features,
 		CreatedAt: formatTime(t.CreatedAt),
 		IndexedAt: formatTime(t.IndexedAt),
-		Record:    t.Record,
+		Record:    servedRecord(t),
 	}
 }
 

@@ -1,0 +1,171 @@
+package appview
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net/url"
+
+	"github.com/goccy/go-json"
+
+	"github.com/relaymusic/relay"
+	"github.com/relaymusic/relay/sqlite"
+)
+
+const (
+	// maxRecordDepth is the deepest nesting a served record may have. The
+	// parser rejects deeper records as they arrive; rows stored before it
+	// did may still be deeper.
+	maxRecordDepth = 32
+	// maxStoredRecordBytes is the parser's cap on a record (64 KiB); a
+	// stored row over it predates the cap and is not decoded at all.
+	maxStoredRecordBytes = 64 << 10
+	// maxServedRecordBytes caps one view's record as served. A record over
+	// it is served with its known lexicon fields only, description
+	// excepted; that bounds a page of 100 views (a record of 64 KiB of
+	// unknown fields made a 6.5 MB page).
+	maxServedRecordBytes = 8 << 10
+)
+
+// knownRecordFields are the app.relay.track fields kept when a record is
+// too large to serve whole. description (up to 30000 bytes) is left out:
+// the view is for lists, and the field is not among the lifted ones.
+var knownRecordFields = []string{
+	"$type", "title", "artist", "album", "audioUrl", "fileType", "duration",
+	"features", "imageUrl", "genre", "tags", "audioSha256", "audioSize",
+	"audioMimeType", "createdAt",
+}
+
+// urlFields must be https URLs, as the lifted audioUrl and imageUrl are; a
+// record field that is not is dropped from the served record.
+var urlFields = []string{"audioUrl", "imageUrl"}
+
+// servedRecord is the record of t as a view shows it: decoded from the stored
+// bytes and encoded again, never the stored bytes themselves, so what leaves
+// is valid JSON in valid UTF-8 with only https URLs. A stored record that
+// does not decode within the bounds is replaced by one built from the
+// track's lifted fields: the page is served either way.
+func servedRecord(t *sqlite.TrackRow) json.RawMessage {
+	rec, err := decodeRecord(t.Record)
+	if err == nil {
+		if b, ok := encodeRecord(rec); ok {
+			return b
+		}
+		// Too large whole: the known fields only.
+		small := make(map[string]any, len(knownRecordFields))
+		for _, k := range knownRecordFields {
+			if v, ok := rec[k]; ok {
+				small[k] = v
+			}
+		}
+		if b, ok := encodeRecord(small); ok {
+			return b
+		}
+	}
+	b, _ := encodeRecord(liftedRecord(&t.Track))
+	return b
+}
+
+// encodeRecord encodes rec, and reports whether it fits maxServedRecordBytes.
+func encodeRecord(rec map[string]any) (json.RawMessage, bool) {
+	b, err := json.Marshal(rec)
+	if err != nil || len(b) > maxServedRecordBytes {
+		return nil, false
+	}
+	return b, true
+}
+
+// decodeRecord decodes a stored record into generic values, bounded in size
+// and depth, URL fields checked. Invalid UTF-8 needs no pass of its own:
+// goccy's decoder and encoder both replace it with U+FFFD, as encoding/json
+// does (TestServedRecord holds them to it).
+func decodeRecord(raw []byte) (map[string]any, error) {
+	if len(raw) > maxStoredRecordBytes {
+		return nil, fmt.Errorf("record is %d bytes, over %d", len(raw), maxStoredRecordBytes)
+	}
+	if err := checkDepth(raw, maxRecordDepth); err != nil {
+		return nil, err
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber() // integers past 2^53 stay exact
+	var rec map[string]any
+	if err := dec.Decode(&rec); err != nil {
+		return nil, fmt.Errorf("decoding record: %w", err)
+	}
+	if rec == nil {
+		return nil, errors.New("record is not an object")
+	}
+	for _, k := range urlFields {
+		if v, ok := rec[k]; ok {
+			if s, _ := v.(string); !isHTTPS(s) {
+				delete(rec, k)
+			}
+		}
+	}
+	return rec, nil
+}
+
+// checkDepth fails if raw nests arrays and objects deeper than max. It only
+// counts brackets outside strings: the decoder that follows checks the rest.
+func checkDepth(raw []byte, max int) error {
+	depth, inString, escaped := 0, false, false
+	for _, c := range raw {
+		switch {
+		case inString:
+			switch {
+			case escaped:
+				escaped = false
+			case c == '\\':
+				escaped = true
+			case c == '"':
+				inString = false
+			}
+		case c == '"':
+			inString = true
+		case c == '{' || c == '[':
+			depth++
+			if depth > max {
+				return fmt.Errorf("record nests deeper than %d", max)
+			}
+		case c == '}' || c == ']':
+			depth--
+		}
+	}
+	return nil
+}
+
+// liftedRecord rebuilds a record from the fields the store lifted out of it.
+func liftedRecord(t *relay.Track) map[string]any {
+	rec := map[string]any{
+		"$type":     relay.TrackCollection,
+		"title":     t.Title,
+		"artist":    t.Artist,
+		"audioUrl":  t.AudioURL,
+		"fileType":  t.FileType,
+		"createdAt": formatTime(t.CreatedAt),
+	}
+	if t.Album != "" {
+		rec["album"] = t.Album
+	}
+	if t.Duration != nil {
+		rec["duration"] = *t.Duration
+	}
+	if t.ImageURL != "" {
+		rec["imageUrl"] = t.ImageURL
+	}
+	if t.Genre != "" {
+		rec["genre"] = t.Genre
+	}
+	if len(t.Tags) > 0 {
+		rec["tags"] = t.Tags
+	}
+	if len(t.Features) > 0 {
+		rec["features"] = t.Features
+	}
+	return rec
+}
+
+func isHTTPS(raw string) bool {
+	u, err := url.Parse(raw)
+	return err == nil && u.Scheme == "https" && u.Host != ""
+}

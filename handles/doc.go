@@ -24,5 +24,7 @@
 //
 // Where things live:
 //   - resolver.go: Resolver, its loop, backoff;
+//   - dial.go: the directory's HTTP client, public addresses only but the
+//     operator's PLC (handle and did:web hosts are named by anyone);
 //   - metrics.go: relay_handle_lookups_total.
 package handles

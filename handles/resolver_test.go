@@ -255,3 +255,40 @@ func TestBackoff(t *testing.T) {
 		}
 	}
 }
+
+// TestHTTPClientPublicOnly: the directory's client refuses every address a
+// network-named host could point at inside, except the operator's PLC.
+func TestHTTPClientPublicOnly(t *testing.T) {
+	ok := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "ok") }))
+	defer ok.Close()
+	trusted := ok.Listener.Addr().String()
+	c := HTTPClient(trusted, 2*time.Second)
+	resp, err := c.Get(ok.URL)
+	if err != nil {
+		t.Fatalf("the trusted PLC address was refused: %v", err)
+	}
+	resp.Body.Close()
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { t.Error("a loopback address was dialled") }))
+	defer other.Close()
+	if _, err := c.Get(other.URL); err == nil || !strings.Contains(err.Error(), "not a public address") {
+		t.Errorf("loopback beside the PLC: err = %v, want refused", err)
+	}
+	// A redirect from the trusted host into loopback is refused too.
+	redir := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, other.URL, http.StatusFound)
+	}))
+	defer redir.Close()
+	if _, err := HTTPClient(redir.Listener.Addr().String(), time.Second).Get(redir.URL); err == nil {
+		t.Error("a redirect into loopback was followed")
+	}
+	for _, addr := range []string{"10.0.0.1:443", "192.168.1.1:443", "172.16.0.1:443", "169.254.169.254:80", "100.64.0.1:443", "[::1]:443", "[fe80::1]:443", "[fc00::1]:443", "0.0.0.0:443", "224.0.0.1:443"} {
+		if err := publicOnly("tcp", addr, nil); err == nil {
+			t.Errorf("%s allowed", addr)
+		}
+	}
+	for _, addr := range []string{"8.8.8.8:443", "[2001:4860:4860::8888]:443"} {
+		if err := publicOnly("tcp", addr, nil); err != nil {
+			t.Errorf("%s refused: %v", addr, err)
+		}
+	}
+}

@@ -3,6 +3,9 @@
 // events that named them (the store keeps identity state only for accounts
 // with tracks, and remembers others only for a while).
 //
+// The directory's HTTP client must be outbound's: a handle's well-known host
+// and a did:web host are named by anyone (cmd wires it).
+//
 // A Resolver polls the store for such accounts in small batches, looks each
 // up through an identity directory (indigo's, wrapped in its cache by cmd),
 // and stores the handle only when it verifies both ways: the DID document
@@ -24,7 +27,5 @@
 //
 // Where things live:
 //   - resolver.go: Resolver, its loop, backoff;
-//   - dial.go: the directory's HTTP client, public addresses only but the
-//     operator's PLC (handle and did:web hosts are named by anyone);
 //   - metrics.go: relay_handle_lookups_total.
 package handles

@@ -7,13 +7,21 @@
 //     last event received (jetstream is at-least-once), and the store's rev
 //     check drops the repeats;
 //   - bad input never stops the stream: a malformed event is counted by
-//     reason, logged once with its at-uri (never its body), and skipped, and
-//     the cursor still advances past it;
+//     reason, logged with its at-uri (never its body), and skipped, and the
+//     cursor still advances past it; a message over MaxMessageBytes is
+//     skipped unread on the open connection (jetstream is asked not to send
+//     one: maxMessageSizeBytes);
+//   - a record is accepted only inside the ATProto data model: at most 32
+//     levels of nesting and strings of valid UTF-8, checked on the bytes
+//     before any decoding (lexicons.CheckJSON);
+//   - a hostile stream cannot flood the log: each reason logs its first
+//     rejection, then at most a line a minute with the count left out;
 //   - a crash loses nothing: the cursor commits with the rows it produced.
 //
 // Where things live:
 //   - jetstream.go: the v1 /subscribe reader: reconnect, backoff, failover, pings;
 //   - parse.go: ParseEvent and ParseTrack, pure checks of network input;
 //   - indexer.go: batching into the store, the cursor, the too-old-cursor check;
+//   - rejectlog.go: the per-reason rate limit on rejection log lines;
 //   - metrics.go: the relay_ingest_* Prometheus metrics.
 package indexer

@@ -45,6 +45,7 @@ type Indexer struct {
 	cfg Config
 	sub *Subscriber
 	log *slog.Logger
+	rej *rejectLog
 
 	mu      sync.Mutex
 	cursor  int64 // last committed time_us
@@ -68,7 +69,7 @@ func New(cfg Config) *Indexer {
 	if len(cfg.Subscriber.Collections) == 0 {
 		cfg.Subscriber.Collections = []string{relay.TrackCollection}
 	}
-	return &Indexer{cfg: cfg, sub: NewSubscriber(cfg.Subscriber, cfg.Log), log: cfg.Log}
+	return &Indexer{cfg: cfg, sub: NewSubscriber(cfg.Subscriber, cfg.Log), log: cfg.Log, rej: newRejectLog(cfg.Log)}
 }
 
 // Status is the ingest state shown on /xrpc/_health.
@@ -195,10 +196,10 @@ func (ix *Indexer) flush(ctx context.Context, batch []item) bool {
 			var rej *RejectError
 			if errors.As(it.err, &rej) {
 				rejectedTotal.WithLabelValues(rej.Reason).Inc()
-				ix.log.Warn("event rejected", "uri", rej.Subject, "reason", rej.Reason, "err", rej.Err)
+				ix.rej.Warn(rej.Reason, "event rejected", "uri", rej.Subject, "err", rej.Err)
 			} else {
 				rejectedTotal.WithLabelValues(ReasonOther).Inc()
-				ix.log.Warn("event rejected", "err", it.err)
+				ix.rej.Warn(ReasonOther, "event rejected", "err", it.err)
 			}
 			if it.ev.Kind == 0 {
 				continue

@@ -44,6 +44,13 @@ func runIndexer(t *testing.T, s *sqlite.Store, srv *jetstreamtest.Server, last i
 		BatchSize: 7, BatchInterval: 10 * time.Millisecond,
 		Log: quietLog(),
 	})
+	runIndexerWith(t, ix, s, last)
+}
+
+// runIndexerWith runs ix until the store's cursor reaches last, then stops
+// it the way serve does.
+func runIndexerWith(t *testing.T, ix *Indexer, s *sqlite.Store, last int64) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- ix.Run(ctx) }()

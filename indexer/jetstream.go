@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
@@ -46,9 +47,11 @@ type SubscriberConfig struct {
 	// PingInterval keeps the connection alive; a connection that answers
 	// nothing (no event, no pong) for 3 intervals is dropped.
 	PingInterval time.Duration // default 20s
-	// MaxMessageBytes caps one websocket message. No valid track record comes
-	// near it; a larger message drops the connection.
-	MaxMessageBytes int64 // default 4 MiB
+	// MaxMessageBytes caps one websocket message (one event). It is sent as
+	// maxMessageSizeBytes, so jetstream skips larger events itself; one that
+	// arrives anyway is counted (message_too_large), skipped unread and the
+	// stream goes on past it.
+	MaxMessageBytes int64 // default MaxEventBytes
 	Dialer          *websocket.Dialer
 }
 
@@ -74,13 +77,30 @@ func (c *SubscriberConfig) defaults() {
 	if c.PingInterval == 0 {
 		c.PingInterval = 20 * time.Second
 	}
-	if c.MaxMessageBytes == 0 {
-		c.MaxMessageBytes = 4 << 20
+	if c.MaxMessageBytes <= 0 {
+		c.MaxMessageBytes = MaxEventBytes
 	}
 	if c.Dialer == nil {
 		c.Dialer = &websocket.Dialer{HandshakeTimeout: 15 * time.Second, Proxy: http.ProxyFromEnvironment}
 	}
 }
+
+// MaxEventBytes is the default cap on one event: the largest record we
+// accept plus room for the event around it. Jetstream measures the event as
+// it serializes it (pkg/server/subscriber.go compares len of the event
+// bytes), escapes included, and that is also how MaxRecordBytes measures the
+// record, so no event carrying an acceptable record is over the cap: the
+// envelope is a DID (at most 2 KiB), rkey (512), collection (317), rev, cid
+// and field names, under 4 KiB.
+//
+// The jetstream notes say to leave maxMessageSizeBytes at 0 because a skipped
+// delete would be lost. That holds for a cap near the size of real events,
+// not for this one: deletes, identity and account events carry no record and
+// stay under 3 KiB even at the largest DID. What the cap skips is only a
+// create or update whose record ParseTrack would reject as record_too_large;
+// the one difference is that a skipped update leaves the version we held
+// shown, where a rejected one hides it.
+const MaxEventBytes = MaxRecordBytes + 16<<10
 
 // Subscriber reads the jetstream v1 wire (/subscribe, JSON text messages)
 // from a list of hosts, reconnecting with backoff and failing over, and
@@ -88,6 +108,7 @@ func (c *SubscriberConfig) defaults() {
 type Subscriber struct {
 	cfg SubscriberConfig
 	log *slog.Logger
+	rej *rejectLog
 
 	mu        sync.Mutex
 	host      string
@@ -101,7 +122,7 @@ func NewSubscriber(cfg SubscriberConfig, log *slog.Logger) *Subscriber {
 	for _, h := range cfg.Hosts {
 		reconnectsTotal.WithLabelValues(hostLabel(h))
 	}
-	return &Subscriber{cfg: cfg, log: log}
+	return &Subscriber{cfg: cfg, log: log, rej: newRejectLog(log)}
 }
 
 // SubscriberStatus is what the subscriber is doing now.
@@ -193,7 +214,7 @@ func (e *handlerError) Error() string { return e.err.Error() }
 // readOnce holds one connection until it fails; it returns how many events
 // it received.
 func (s *Subscriber) readOnce(ctx context.Context, host string, cursor int64, handle func(*models.Event) error) (int, error) {
-	u, err := SubscribeURL(host, s.cfg.Collections, cursor)
+	u, err := SubscribeURL(host, s.cfg.Collections, cursor, s.cfg.MaxMessageBytes)
 	if err != nil {
 		return 0, err
 	}
@@ -208,7 +229,6 @@ func (s *Subscriber) readOnce(ctx context.Context, host string, cursor int64, ha
 	s.setStatus(host, true)
 	s.log.Info("jetstream: connected", "host", host, "cursor", cursor)
 
-	conn.SetReadLimit(s.cfg.MaxMessageBytes)
 	deadline := 3 * s.cfg.PingInterval
 	_ = conn.SetReadDeadline(time.Now().Add(deadline))
 	conn.SetPongHandler(func(string) error {
@@ -239,22 +259,49 @@ func (s *Subscriber) readOnce(ctx context.Context, host string, cursor int64, ha
 	}()
 
 	received := 0
+	limit := s.cfg.MaxMessageBytes
 	for {
-		typ, msg, err := conn.ReadMessage()
+		typ, r, err := conn.NextReader()
+		if err != nil {
+			return received, fmt.Errorf("reading from %s: %w", hostLabel(host), err)
+		}
+		if typ != websocket.TextMessage {
+			if _, err := io.Copy(io.Discard, r); err != nil {
+				return received, fmt.Errorf("reading from %s: %w", hostLabel(host), err)
+			}
+			continue
+		}
+		// Not SetReadLimit: it closes the connection, and the reconnect
+		// resumes before the big event and meets it again, for ever. Read
+		// at most limit+1 bytes, and stream the rest of a larger message
+		// away: memory stays bounded and the stream goes on past it. Time
+		// is bounded by the read deadline, which only a pong extends: a
+		// server trickling one endless message holds us no longer than one
+		// that sends nothing but pongs.
+		msg, err := io.ReadAll(io.LimitReader(r, limit+1))
+		if err == nil && int64(len(msg)) > limit {
+			var rest int64
+			rest, err = io.Copy(io.Discard, r)
+			if err == nil {
+				_ = conn.SetReadDeadline(time.Now().Add(deadline))
+				received++
+				eventsReceived.WithLabelValues("other", "").Inc()
+				rejectedTotal.WithLabelValues(ReasonOversized).Inc()
+				s.rej.Warn(ReasonOversized, "jetstream: oversized message skipped", "host", host, "bytes", int64(len(msg))+rest, "limit", limit)
+				continue
+			}
+		}
 		if err != nil {
 			return received, fmt.Errorf("reading from %s: %w", hostLabel(host), err)
 		}
 		_ = conn.SetReadDeadline(time.Now().Add(deadline))
-		if typ != websocket.TextMessage {
-			continue
-		}
 		received++
 		var evt models.Event
 		if err := json.Unmarshal(msg, &evt); err != nil {
 			// One undecodable message is bad input, not a broken stream.
 			eventsReceived.WithLabelValues("undecodable", "").Inc()
 			rejectedTotal.WithLabelValues(ReasonUndecodable).Inc()
-			s.log.Warn("jetstream: undecodable message skipped", "host", host, "err", err)
+			s.rej.Warn(ReasonUndecodable, "jetstream: undecodable message skipped", "host", host, "err", err)
 			continue
 		}
 		if err := handle(&evt); err != nil {
@@ -263,12 +310,17 @@ func (s *Subscriber) readOnce(ctx context.Context, host string, cursor int64, ha
 	}
 }
 
-// ReasonUndecodable counts websocket messages that are not a jetstream event.
-const ReasonUndecodable = "undecodable"
+const (
+	// ReasonUndecodable counts websocket messages that are not a jetstream event.
+	ReasonUndecodable = "undecodable"
+	// ReasonOversized counts messages over MaxMessageBytes, skipped unread.
+	ReasonOversized = "message_too_large"
+)
 
 // SubscribeURL builds the /subscribe URL for host (a URL, or a bare host name
-// meaning wss://host/subscribe).
-func SubscribeURL(host string, collections []string, cursor int64) (string, error) {
+// meaning wss://host/subscribe). maxBytes > 0 asks the server to skip events
+// longer than that (maxMessageSizeBytes).
+func SubscribeURL(host string, collections []string, cursor, maxBytes int64) (string, error) {
 	if !strings.Contains(host, "://") {
 		host = "wss://" + host + "/subscribe"
 	}
@@ -296,6 +348,10 @@ func SubscribeURL(host string, collections []string, cursor int64) (string, erro
 	q.Del("cursor")
 	if cursor > 0 {
 		q.Set("cursor", strconv.FormatInt(cursor, 10))
+	}
+	q.Del("maxMessageSizeBytes")
+	if maxBytes > 0 {
+		q.Set("maxMessageSizeBytes", strconv.FormatInt(maxBytes, 10))
 	}
 	u.RawQuery = q.Encode()
 	return u.String(), nil

@@ -67,7 +67,8 @@ var (
 var Reasons = []string{
 	ReasonBadDID, ReasonUnknownKind, ReasonBadCollection, ReasonBadRKey, ReasonBadRev,
 	ReasonBadOperation, ReasonBadCID, ReasonInvalidRecord, ReasonInsecureURL, ReasonBadHandle,
-	ReasonMissingBody, ReasonUndecodable, ReasonTooLarge, ReasonOther,
+	ReasonMissingBody, ReasonUndecodable, ReasonOversized, ReasonTooLarge, ReasonTooDeep,
+	ReasonInvalidUTF8, ReasonBadStatus, ReasonOther,
 }
 
 func init() {

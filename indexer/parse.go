@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/bluesky-social/indigo/atproto/syntax"
 	"github.com/bluesky-social/jetstream/pkg/models"
@@ -29,8 +30,15 @@ const (
 	ReasonBadHandle     = "bad_handle"
 	ReasonMissingBody   = "missing_body"
 	ReasonTooLarge      = "record_too_large"
+	ReasonTooDeep       = "record_too_deep"
+	ReasonInvalidUTF8   = "invalid_utf8"
+	ReasonBadStatus     = "bad_status"
 	ReasonOther         = "other"
 )
+
+// MaxStatusBytes bounds an account event's status. Real ones are short
+// words (deactivated, takendown, desynchronized); it is stored and shown.
+const MaxStatusBytes = 64
 
 // MaxRecordBytes caps a track record's JSON. The lexicon's own limits keep a
 // valid record far below it; a record padded with unknown fields beyond it
@@ -96,7 +104,11 @@ func ParseEvent(evt *models.Event) (relay.Event, error) {
 		out.Kind = relay.AccountStatus
 		out.Active = evt.Account.Active
 		if evt.Account.Status != nil {
-			out.Status = *evt.Account.Status
+			st := *evt.Account.Status
+			if len(st) > MaxStatusBytes || !utf8.ValidString(st) {
+				return relay.Event{}, reject(ReasonBadStatus, evt.Did, fmt.Errorf("account status of %d bytes is not a short UTF-8 word", len(st)))
+			}
+			out.Status = st
 		}
 		return out, nil
 	default:
@@ -159,7 +171,14 @@ func ParseTrack(did syntax.DID, rkey syntax.RecordKey, rev, cid string, raw []by
 	}
 	rec, err := lexicons.ValidateRecord(relay.TrackCollection, raw)
 	if err != nil {
-		return nil, reject(ReasonInvalidRecord, subject, err)
+		reason := ReasonInvalidRecord
+		switch {
+		case errors.Is(err, lexicons.ErrTooDeep):
+			reason = ReasonTooDeep
+		case errors.Is(err, lexicons.ErrInvalidUTF8):
+			reason = ReasonInvalidUTF8
+		}
+		return nil, reject(reason, subject, err)
 	}
 	// The lexicon has checked every type below; read the fields straight
 	// from the validated data rather than decoding the JSON a second time.

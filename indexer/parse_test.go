@@ -4,12 +4,14 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/goccy/go-json"
 
 	"github.com/bluesky-social/jetstream/pkg/models"
 
 	"github.com/relaymusic/relay"
+	"github.com/relaymusic/relay/lexicons"
 )
 
 const goodRecord = `{"$type":"app.relay.track","title":"Jóga","artist":"Björk","audioUrl":"https://audio.relay.example/j.mp3","fileType":"mp3","duration":305,"createdAt":"2025-10-03T09:00:00.000Z"}`
@@ -23,6 +25,16 @@ func commitFrame(did, op, coll, rkey, rev, cid, record string) string {
 		c["cid"] = cid
 	}
 	b, _ := json.Marshal(map[string]any{"did": did, "time_us": 1779719009132431, "kind": "commit", "commit": c})
+	return string(b)
+}
+
+func nestedArrays(levels int) string {
+	return strings.Repeat("[", levels) + strings.Repeat("]", levels)
+}
+
+func accountFrame(did, status string) string {
+	b, _ := json.Marshal(map[string]any{"did": did, "time_us": 1, "kind": "account",
+		"account": map[string]any{"active": false, "did": did, "seq": 1, "status": status, "time": "2026-05-25T14:23:29.950Z"}})
 	return string(b)
 }
 
@@ -62,6 +74,14 @@ func TestParseEvent(t *testing.T) {
 		{"record with wrong $type", commitFrame(did, "create", coll, rkey, rev, cid, strings.Replace(goodRecord, coll, "app.relay.trac", 1)), relay.TrackDelete, ReasonInvalidRecord},
 		{"http audio", commitFrame(did, "create", coll, rkey, rev, cid, strings.Replace(goodRecord, "https:", "http:", 1)), relay.TrackDelete, ReasonInsecureURL},
 		{"javascript audio", commitFrame(did, "create", coll, rkey, rev, cid, strings.Replace(goodRecord, "https://audio.relay.example/j.mp3", "javascript:alert(1)", 1)), relay.TrackDelete, ReasonInsecureURL},
+		{"record nesting 32 levels", commitFrame(did, "create", coll, rkey, rev, cid, strings.Replace(goodRecord, `"title"`, `"extra":`+nestedArrays(31)+`,"title"`, 1)), relay.TrackPut, ""},
+		{"record nesting 33 levels", commitFrame(did, "create", coll, rkey, rev, cid, strings.Replace(goodRecord, `"title"`, `"extra":`+nestedArrays(32)+`,"title"`, 1)), relay.TrackDelete, ReasonTooDeep},
+		{"record nesting 9,997 levels", commitFrame(did, "create", coll, rkey, rev, cid, strings.Replace(goodRecord, `"title"`, `"extra":`+nestedArrays(9997)+`,"title"`, 1)), relay.TrackDelete, ReasonTooDeep},
+		{"record with invalid UTF-8", commitFrame(did, "create", coll, rkey, rev, cid, strings.Replace(goodRecord, "Jóga", "J\xf3ga", 1)), relay.TrackDelete, ReasonInvalidUTF8},
+		{"record with an escaped lone surrogate", commitFrame(did, "create", coll, rkey, rev, cid, strings.Replace(goodRecord, "Jóga", `J\ud800ga`, 1)), relay.TrackDelete, ReasonInvalidUTF8},
+		{"record with an escaped emoji", commitFrame(did, "create", coll, rkey, rev, cid, strings.Replace(goodRecord, "Jóga", `J\ud83c\udfb5ga`, 1)), relay.TrackPut, ""},
+		{"account with a 64-byte status", accountFrame(did, strings.Repeat("x", 64)), relay.AccountStatus, ""},
+		{"account with a 65-byte status", accountFrame(did, strings.Repeat("x", 65)), 0, ReasonBadStatus},
 		{"bad handle", `{"did":"` + did + `","time_us":1,"kind":"identity","identity":{"did":"` + did + `","handle":"not a handle","seq":1,"time":"x"}}`, 0, ReasonBadHandle},
 		{"account without body", `{"did":"` + did + `","time_us":1,"kind":"account"}`, 0, ReasonMissingBody},
 		{"unknown kind", `{"did":"` + did + `","time_us":1,"kind":"sync"}`, 0, ReasonUnknownKind},
@@ -133,6 +153,21 @@ func TestParseTrackFields(t *testing.T) {
 func FuzzParseEvent(f *testing.F) {
 	f.Add(commitFrame("did:plc:alice5rxbvqptxhmrrkjtu6m", "create", "app.relay.track", "3mmoojp7etg2a", "3mmoojp7vgo2a", "bafyreib2rxk3rybk3aobmv5cjuql3bm2twh4jo5uxcpjwbdlbbn5gyzmxq", goodRecord))
 	f.Add(`{"did":"did:plc:x","kind":"identity","identity":{"handle":"a.b"}}`)
+	const (
+		did  = "did:plc:alice5rxbvqptxhmrrkjtu6m"
+		rkey = "3mmoojp7etg2a"
+		rev  = "3mmoojp7vgo2a"
+		cid  = "bafyreib2rxk3rybk3aobmv5cjuql3bm2twh4jo5uxcpjwbdlbbn5gyzmxq"
+	)
+	for _, rec := range []string{
+		strings.Replace(goodRecord, `"title"`, `"extra":`+nestedArrays(40)+`,"title"`, 1),
+		strings.Replace(goodRecord, "Jóga", "J\xf3ga", 1),
+		strings.Replace(goodRecord, "Jóga", `J\ud800ga`, 1),
+		strings.Replace(goodRecord, "Jóga", `J\ud83c\udfb5ga`, 1),
+	} {
+		f.Add(commitFrame(did, "create", "app.relay.track", rkey, rev, cid, rec))
+	}
+	f.Add(accountFrame(did, strings.Repeat("x", 65)))
 	f.Fuzz(func(t *testing.T, frame string) {
 		var evt models.Event
 		if json.Unmarshal([]byte(frame), &evt) != nil {
@@ -148,6 +183,12 @@ func FuzzParseEvent(f *testing.F) {
 		}
 		if ev.Kind == relay.TrackPut && (ev.Track == nil || ev.Track.Title == "" || !strings.HasPrefix(ev.Track.AudioURL, "https://")) {
 			t.Fatalf("accepted a bad track: %+v", ev.Track)
+		}
+		if ev.Kind == relay.TrackPut && (!utf8.Valid(ev.Track.Record) || lexicons.CheckJSON(ev.Track.Record) != nil) {
+			t.Fatalf("accepted a record outside the data model: %q", ev.Track.Record)
+		}
+		if len(ev.Status) > MaxStatusBytes {
+			t.Fatalf("accepted a status of %d bytes", len(ev.Status))
 		}
 	})
 }

@@ -28,7 +28,7 @@ var errMalformed = errors.New("malformed")
 // CheckJSON checks what the ATProto data model asks of a JSON record beyond
 // JSON itself, before anything decodes it: nesting at most MaxDepth, and
 // strings (keys too) of Unicode text. It is a single pass over the bytes with
-// a depth counter, no recursion and no allocation, so a hostile 10,000-level
+// a depth counter, no recursion, allocating only its error, so a 10,000-level
 // record costs no more than its first MaxDepth+1 brackets.
 //
 // An escaped unpaired surrogate ("\ud800") is rejected as invalid UTF-8

@@ -2,7 +2,9 @@
 // /subscribe wire byte for byte from a list of recorded frames, for tests of
 // consumers: it honours cursor and wantedCollections as the real server does,
 // records what each connection asked for, and can drop connections
-// mid-stream. Generate makes a deterministic synthetic stream together with
+// mid-stream. maxMessageSizeBytes is recorded but not honoured: it stands for
+// a server that sends a large event anyway, so a consumer's own limit can be
+// tested. Generate makes a deterministic synthetic stream together with
 // the end state it must produce, and Expected.CheckStore compares a store
 // with that state. The real jetstream server runs in the end-to-end tests.
 package jetstreamtest
@@ -80,6 +82,8 @@ func LoadFrames(path string) ([]Frame, error) {
 type Request struct {
 	Cursor      int64 // 0: none
 	Collections []string
+	// MaxMessageSizeBytes is the size cap asked for (0: none).
+	MaxMessageSizeBytes int64
 	// LastSent is the time_us of the last frame this connection sent.
 	LastSent int64
 }
@@ -164,6 +168,14 @@ func (s *Server) subscribe(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		req.Cursor = v
+	}
+	if m := q.Get("maxMessageSizeBytes"); m != "" {
+		v, err := strconv.ParseInt(m, 10, 64)
+		if err != nil {
+			http.Error(w, "bad maxMessageSizeBytes", http.StatusBadRequest)
+			return
+		}
+		req.MaxMessageSizeBytes = v
 	}
 	conn, err := upgrader.Upgrade(w, r, nil)
 	if err != nil {

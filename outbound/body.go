@@ -31,7 +31,7 @@ func (l *limited) Read(p []byte) (int, error) {
 		return 0, l.tooLarge()
 	}
 	// One byte past the cap is enough to know it was crossed.
-	if int64(len(p)) > l.left+1 {
+	if int64(len(p))-1 > l.left { // not l.left+1: n may be math.MaxInt64
 		p = p[:l.left+1]
 	}
 	k, err := l.rc.Read(p)
@@ -54,12 +54,12 @@ func (l *limited) Close() error { return l.rc.Close() }
 const ReasonMax = 100
 
 // reasonRead bounds what Reason reads of an error body.
-const reasonRead = 2048
+const reasonRead = 8 << 10
 
 // Reason describes an error response in one short line fit for logs and the
 // database: the status, and the XRPC error name and message (or the start of
-// the body) sanitized to at most ReasonMax characters. It reads at most a
-// couple of KB of the body and does not close it.
+// the body) sanitized to at most ReasonMax characters. It reads at most 8 KB
+// of the body and does not close it.
 func Reason(resp *http.Response) string {
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, reasonRead))
 	text := string(b)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -291,6 +292,7 @@ func TestLimitBody(t *testing.T) {
 		{"abc", 3, false},
 		{"abcd", 3, true},
 		{strings.Repeat("x", 10000), 9999, true},
+		{"no cap", math.MaxInt64, false},
 	} {
 		got, err := io.ReadAll(LimitBody(io.NopCloser(strings.NewReader(tc.body)), tc.n))
 		if errors.Is(err, ErrTooLarge) != tc.err || (err != nil && !tc.err) {

@@ -22,15 +22,19 @@ import (
 
 // Options configure Start.
 type Options struct {
-	// RepoRoot is the module root holding go.mod and testnet/. Empty: found by
-	// walking up from the working directory.
+	// RepoRoot is the module root holding go.mod and internal/testnet/pds/.
+	// Empty: found by walking up from the working directory.
 	RepoRoot string
 	// Log receives progress lines (install steps with their durations,
 	// processes started). Nil: discarded.
 	Log io.Writer
 	// Timeouts for each process to answer its health check after launch.
-	// Zero: defaults (PLC 30 s, PDS 60 s, Jetstream 30 s).
-	PLCTimeout, PDSTimeout, JetstreamTimeout time.Duration
+	// Zero: defaults (PLC 30 s, PDS 60 s, Jetstream 30 s, relay and
+	// collection directory 30 s).
+	PLCTimeout, PDSTimeout, JetstreamTimeout, RelayTimeout time.Duration
+	// JetstreamFrom is what Jetstream reads: FromRelay (the default) or
+	// FromPDS. The environment variable TESTNET_JETSTREAM_FROM overrides it.
+	JetstreamFrom Upstream
 }
 
 // Step is one timed part of a bring-up.
@@ -39,12 +43,20 @@ type Step struct {
 	Took time.Duration
 }
 
-// Network is a running local ATProto network: a PLC directory, one PDS and a
-// Jetstream server reading the PDS firehose. All listen on 127.0.0.1 only.
+// Network is a running local ATProto network: a PLC directory, one PDS,
+// indigo's relay reading the PDS firehose, a Jetstream server and indigo's
+// collection directory reading the relay. All listen on 127.0.0.1 only.
 type Network struct {
 	PLCURL       string // http://localhost:P (the PDS resolves did:plc there)
 	PDSURL       string // http://127.0.0.1:P
 	JetstreamURL string // ws://127.0.0.1:P/subscribe
+	// RelayURL is indigo's relay (subscribeRepos, listRepos, admin API).
+	RelayURL string // http://127.0.0.1:P
+	// CollectionDirURL is indigo's collection directory: the service behind
+	// com.atproto.sync.listReposByCollection on the public relay host.
+	CollectionDirURL string // http://127.0.0.1:P
+	// JetstreamFrom is what Jetstream reads (the relay unless told otherwise).
+	JetstreamFrom Upstream
 	// AdminPassword is the PDS admin password (for com.atproto.admin.*).
 	AdminPassword string
 	// Dir is the network's temporary directory: data and process logs. It is
@@ -60,15 +72,24 @@ type Network struct {
 	inst *install
 
 	plcPort, pdsPort, jsPort, jsMetricsPort int
+	relayPort, relayMetricsPort             int
+	collDirPort, collDirMetricsPort         int
 	pdsEnv                                  []string
+	relayAdminPassword, collDirToken        string
+	jsFrom                                  Upstream
 
 	mu        sync.Mutex // guards the procs and the restart state
 	plc       *proc
 	pds       *proc
 	js        *proc
+	relay     *proc
+	collDir   *proc
 	jsStarted bool // jetstream has run once: its data dir holds a cursor
-	jsWanted  bool // jetstream should run again when StartPDS brings the PDS back
-	closed    bool
+	jsWanted  bool // jetstream should run again when its upstream is back
+	// relayWanted: StopPDS stopped the relay, StartPDS restarts it.
+	relayWanted     bool
+	relaySubscribed bool // the relay was told about the PDS (once)
+	closed          bool
 
 	accounts atomic.Int64
 }
@@ -94,14 +115,29 @@ func Start(ctx context.Context, opts Options) (*Network, error) {
 	if opts.JetstreamTimeout == 0 {
 		opts.JetstreamTimeout = 30 * time.Second
 	}
+	if opts.RelayTimeout == 0 {
+		opts.RelayTimeout = 30 * time.Second
+	}
+	if v := os.Getenv(UpstreamEnv); v != "" {
+		opts.JetstreamFrom = Upstream(v)
+	}
+	switch opts.JetstreamFrom {
+	case "":
+		opts.JetstreamFrom = FromRelay
+	case FromRelay, FromPDS:
+	default:
+		return nil, fmt.Errorf("testnet: jetstream upstream %q: want %q or %q", opts.JetstreamFrom, FromRelay, FromPDS)
+	}
 	w := opts.Log
 	if w == nil {
 		w = io.Discard
 	}
 	n := &Network{
-		opts: opts,
-		log:  slog.New(slog.NewTextHandler(w, nil)).With("component", "testnet"),
-		inst: newInstall(opts.RepoRoot),
+		opts:          opts,
+		log:           slog.New(slog.NewTextHandler(w, nil)).With("component", "testnet"),
+		inst:          newInstall(opts.RepoRoot),
+		jsFrom:        opts.JetstreamFrom,
+		JetstreamFrom: opts.JetstreamFrom,
 	}
 
 	if err := n.inst.ensure(ctx, n.log, &n.Steps); err != nil {
@@ -119,12 +155,13 @@ func Start(ctx context.Context, opts Options) (*Network, error) {
 	}
 	n.StartupTime = time.Since(t0)
 	n.log.Info("network up", "took", n.StartupTime.Round(time.Millisecond),
-		"plc", n.PLCURL, "pds", n.PDSURL, "jetstream", n.JetstreamURL, "dir", n.Dir)
+		"plc", n.PLCURL, "pds", n.PDSURL, "relay", n.RelayURL, "collectiondir", n.CollectionDirURL,
+		"jetstream", n.JetstreamURL, "jetstream_from", n.jsFrom, "dir", n.Dir)
 	return n, nil
 }
 
 func (n *Network) bringUp(ctx context.Context) error {
-	ports := make([]int, 4)
+	ports := make([]int, 8)
 	for i := range ports {
 		p, err := freePort()
 		if err != nil {
@@ -133,6 +170,11 @@ func (n *Network) bringUp(ctx context.Context) error {
 		ports[i] = p
 	}
 	n.plcPort, n.pdsPort, n.jsPort, n.jsMetricsPort = ports[0], ports[1], ports[2], ports[3]
+	n.relayPort, n.relayMetricsPort, n.collDirPort, n.collDirMetricsPort = ports[4], ports[5], ports[6], ports[7]
+	n.RelayURL = fmt.Sprintf("http://127.0.0.1:%d", n.relayPort)
+	n.CollectionDirURL = fmt.Sprintf("http://127.0.0.1:%d", n.collDirPort)
+	n.relayAdminPassword = randomHex(16)
+	n.collDirToken = randomHex(16)
 	// The PDS's DID resolver rejects IP hosts, so the PLC URL uses the name.
 	n.PLCURL = fmt.Sprintf("http://localhost:%d", n.plcPort)
 	n.PDSURL = fmt.Sprintf("http://127.0.0.1:%d", n.pdsPort)
@@ -196,12 +238,25 @@ func (n *Network) bringUp(ctx context.Context) error {
 	}
 	addStep(n.log, &n.Steps, "start pds (with plc)", t0)
 
-	// Jetstream.
+	// The relay, then what reads it: Jetstream and the collection directory.
+	t0 = time.Now()
+	n.mu.Lock()
+	err = n.startRelay(ctx)
+	n.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	addStep(n.log, &n.Steps, "start relay", t0)
 	t0 = time.Now()
 	if err := n.StartJetstream(ctx); err != nil {
 		return err
 	}
 	addStep(n.log, &n.Steps, "start jetstream", t0)
+	t0 = time.Now()
+	if err := n.StartCollectionDir(ctx); err != nil {
+		return err
+	}
+	addStep(n.log, &n.Steps, "start collectiondir", t0)
 	return nil
 }
 
@@ -218,7 +273,7 @@ func (n *Network) startPDS(ctx context.Context) error {
 }
 
 // StartJetstream starts the Jetstream server (again). After a StopJetstream it
-// resumes from the PDS cursor saved in its data dir, so records written while
+// resumes from the upstream cursor saved in its data dir, so records written while
 // it was down arrive, and its own event store (for cursor replays) is kept.
 func (n *Network) StartJetstream(ctx context.Context) error {
 	n.mu.Lock()
@@ -229,11 +284,17 @@ func (n *Network) StartJetstream(ctx context.Context) error {
 	if n.js != nil && !n.js.exited() {
 		return errors.New("testnet: jetstream is already running")
 	}
-	if n.pds == nil || n.pds.exited() {
-		return errors.New("testnet: jetstream needs the PDS running")
+	upstream := fmt.Sprintf("ws://127.0.0.1:%d/xrpc/com.atproto.sync.subscribeRepos", n.relayPort)
+	if n.jsFrom == FromPDS {
+		if n.pds == nil || n.pds.exited() {
+			return errors.New("testnet: jetstream needs the PDS running")
+		}
+		upstream = fmt.Sprintf("ws://127.0.0.1:%d/xrpc/com.atproto.sync.subscribeRepos", n.pdsPort)
+	} else if n.relay == nil || n.relay.exited() {
+		return errors.New("testnet: jetstream needs the relay running")
 	}
 	env := childEnv(
-		fmt.Sprintf("JETSTREAM_WS_URL=ws://127.0.0.1:%d/xrpc/com.atproto.sync.subscribeRepos", n.pdsPort),
+		"JETSTREAM_WS_URL="+upstream,
 		fmt.Sprintf("JETSTREAM_LISTEN_ADDR=127.0.0.1:%d", n.jsPort),
 		fmt.Sprintf("JETSTREAM_METRICS_LISTEN_ADDR=127.0.0.1:%d", n.jsMetricsPort),
 		"JETSTREAM_DATA_DIR="+filepath.Join(n.Dir, "jetstream"),
@@ -242,9 +303,10 @@ func (n *Network) StartJetstream(ctx context.Context) error {
 		"JETSTREAM_LIVENESS_TTL=8760h",
 	)
 	if !n.jsStarted {
-		// First start: read the PDS firehose from its beginning, not from the
-		// live tip, so that nothing written before jetstream connected is
-		// missed. Later starts resume from the cursor in the data dir.
+		// First start: read the upstream firehose from its beginning, not
+		// from the live tip, so that nothing written before jetstream
+		// connected is missed. Later starts resume from the cursor in the
+		// data dir.
 		env = append(env, "JETSTREAM_OVERRIDE_RELAY_CURSOR=0")
 	}
 	p, err := startProc("jetstream", filepath.Join(n.Dir, "jetstream.log"), n.Dir, env, n.inst.jetstream)
@@ -263,7 +325,7 @@ func (n *Network) StartJetstream(ctx context.Context) error {
 }
 
 // StopJetstream stops the Jetstream server gracefully (SIGTERM), so that it
-// saves its PDS cursor. Clients connected to it see their websocket close.
+// saves its upstream cursor. Clients connected to it see their websocket close.
 func (n *Network) StopJetstream() error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
@@ -282,24 +344,32 @@ func (n *Network) JetstreamRunning() bool {
 	return n.js != nil && !n.js.exited()
 }
 
-// StopPDS stops the PDS gracefully. Jetstream exits when its upstream drops,
-// so it is stopped first (saving its cursor) and StartPDS restarts it.
+// StopPDS stops the PDS gracefully. What reads it is stopped first, saving
+// its cursor: Jetstream exits when its upstream drops, and the relay would
+// back off for up to 30 s between redials. StartPDS restarts them.
 func (n *Network) StopPDS() error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	wanted := n.js != nil && !n.js.exited()
-	if err := n.js.stop(syscall.SIGTERM, 15*time.Second); err != nil {
-		return fmt.Errorf("testnet: stop jetstream: %w", err)
+	if n.jsFrom == FromRelay {
+		n.relayWanted = n.relay != nil && !n.relay.exited()
+		if err := n.stopRelayLocked(); err != nil {
+			return err
+		}
+	} else {
+		wanted := n.js != nil && !n.js.exited()
+		if err := n.js.stop(syscall.SIGTERM, 15*time.Second); err != nil {
+			return fmt.Errorf("testnet: stop jetstream: %w", err)
+		}
+		n.jsWanted = wanted
 	}
-	n.jsWanted = wanted
 	if err := n.pds.stop(syscall.SIGTERM, 15*time.Second); err != nil {
 		return fmt.Errorf("testnet: stop pds: %w", err)
 	}
 	return nil
 }
 
-// StartPDS starts the PDS again on the same port and data, and Jetstream too
-// if StopPDS stopped it.
+// StartPDS starts the PDS again on the same port and data, and the relay
+// and Jetstream too if StopPDS stopped them.
 func (n *Network) StartPDS(ctx context.Context) error {
 	n.mu.Lock()
 	if n.closed {
@@ -310,11 +380,18 @@ func (n *Network) StartPDS(ctx context.Context) error {
 		n.mu.Unlock()
 		return errors.New("testnet: pds is already running")
 	}
-	restartJS := n.jsWanted
+	restartRelay := n.relayWanted
+	n.relayWanted = false
 	n.mu.Unlock()
 	if err := n.startPDS(ctx); err != nil {
 		return fmt.Errorf("testnet: %w", err)
 	}
+	if restartRelay {
+		return n.StartRelay(ctx)
+	}
+	n.mu.Lock()
+	restartJS := n.jsWanted && (n.js == nil || n.js.exited())
+	n.mu.Unlock()
 	if restartJS {
 		return n.StartJetstream(ctx)
 	}
@@ -331,7 +408,7 @@ func (n *Network) Close() error {
 	}
 	n.closed = true
 	var errs []error
-	for _, p := range []*proc{n.js, n.pds, n.plc} {
+	for _, p := range []*proc{n.js, n.collDir, n.relay, n.pds, n.plc} {
 		if err := p.stop(syscall.SIGKILL, 5*time.Second); err != nil {
 			errs = append(errs, err)
 		}
@@ -350,7 +427,7 @@ func (n *Network) Close() error {
 // LogTails returns the last lines of each process's log, for a failing test.
 func (n *Network) LogTails(lines int) string {
 	var b strings.Builder
-	for _, name := range []string{"plc", "pds", "jetstream"} {
+	for _, name := range []string{"plc", "pds", "relay", "collectiondir", "jetstream"} {
 		path := filepath.Join(n.Dir, name+".log")
 		fmt.Fprintf(&b, "----- %s (%s) -----\n%s\n", name, path, tailFile(path, lines))
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"os"
+	"slices"
 	"testing"
 	"time"
 
@@ -245,7 +246,7 @@ func TestWarmStartAndClose(t *testing.T) {
 		t.Fatal(err)
 	}
 	logTimings(t, "warm", n)
-	if len(n.Steps) != 3 {
+	if len(n.Steps) != 5 { // plc, pds, relay, jetstream, collectiondir
 		t.Errorf("warm start ran install steps: %+v", n.Steps)
 	}
 	dir, pds := n.Dir, n.PDSURL
@@ -268,4 +269,95 @@ func TestWarmStartAndClose(t *testing.T) {
 func isDID(s string) bool {
 	_, err := syntax.ParseDID(s)
 	return err == nil
+}
+
+// listed is the DIDs the collection directory lists for tracks.
+func listed(t *testing.T, n *testnet.Network) []string {
+	t.Helper()
+	resp, err := http.Get(n.CollectionDirURL + "/xrpc/com.atproto.sync.listReposByCollection?collection=" + trackNSID + "&limit=10000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out struct {
+		Repos []struct {
+			DID string `json:"did"`
+		} `json:"repos"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		t.Fatalf("decode listReposByCollection (HTTP %d): %v", resp.StatusCode, err)
+	}
+	var dids []string
+	for _, r := range out.Repos {
+		dids = append(dids, r.DID)
+	}
+	return dids
+}
+
+func waitListed(t *testing.T, n *testnet.Network, did string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !slices.Contains(listed(t, n), did) {
+		if time.Now().After(deadline) {
+			t.Fatalf("collection directory does not list %s", did)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// TestRelayAndCollectionDir: the PDS's commits reach Jetstream through the
+// relay, and the collection directory (following the relay) lists the
+// accounts with tracks and only those; both survive a relay restart, and a
+// track written while the relay is down arrives after it.
+func TestRelayAndCollectionDir(t *testing.T) {
+	n := testnet.StartT(t)
+	if n.JetstreamFrom != testnet.FromRelay && os.Getenv(testnet.UpstreamEnv) == "" {
+		t.Fatalf("default jetstream upstream = %q, want the relay", n.JetstreamFrom)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	artist, err := n.CreateAccount(ctx, "artist")
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := n.CreateAccount(ctx, "poster")
+	if err != nil {
+		t.Fatal(err)
+	}
+	uri, _, err := n.CreateRecord(ctx, artist, trackNSID, track("via relay"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := n.CreateRecord(ctx, other, "app.bsky.feed.post", map[string]any{
+		"$type": "app.bsky.feed.post", "text": "hi", "createdAt": testnet.Datetime(time.Now()),
+	}, nil); err != nil {
+		t.Fatal(err)
+	}
+	conn := subscribe(t, n)
+	waitEvent(t, conn, "create via relay", isCreate(artist.DID, rkeyOf(t, uri)))
+	waitListed(t, n, artist.DID)
+	if slices.Contains(listed(t, n), other.DID) {
+		t.Errorf("directory lists %s, which has no tracks", other.DID)
+	}
+	conn.Close()
+
+	if err := n.StopRelay(); err != nil {
+		t.Fatal(err)
+	}
+	if n.RelayRunning() {
+		t.Fatal("relay still running after StopRelay")
+	}
+	uri2, _, err := n.CreateRecord(ctx, other, trackNSID, track("while the relay was down"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := n.StartRelay(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n.JetstreamFrom == testnet.FromRelay && !n.JetstreamRunning() {
+		t.Fatal("jetstream not restarted with the relay")
+	}
+	conn = subscribe(t, n)
+	waitEvent(t, conn, "create written while the relay was down", isCreate(other.DID, rkeyOf(t, uri2)))
+	waitListed(t, n, other.DID)
 }

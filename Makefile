@@ -33,6 +33,7 @@ lint-metrics:
 # A short fuzz run of every decoder of network input.
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzParseEvent -fuzztime 30s ./indexer/
+	$(GO) test -run '^$$' -fuzz FuzzLoadRepo -fuzztime 30s ./backfill/
 
 # The ingest rate of a 100k-event jetstream replay into SQLite and Bleve.
 bench-ingest:

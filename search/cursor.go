@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"container/list"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
@@ -15,8 +16,9 @@ import (
 	"time"
 )
 
-// ErrBadCursor wraps every cursor that cannot be decoded, belongs to another
-// sort or query, or whose result set has expired.
+// ErrBadCursor wraps every cursor that cannot be decoded or belongs to
+// another sort or query. A relevance cursor never fails for being old or
+// for reaching another process: see searchRelevance.
 var ErrBadCursor = errors.New("bad search cursor")
 
 const (
@@ -25,27 +27,52 @@ const (
 
 	maxCursorLen = 1024
 
-	snapshotTTL        = 10 * time.Minute
-	snapshotMaxEntries = 256 // each holds up to maxRanked ids, ~100 KB
+	snapshotTTL = 10 * time.Minute
+	// snapshotMaxBytes bounds the memory of frozen rankings (a full one,
+	// maxRanked at-uris of ~70 bytes, is about 110 KB: ~300 of them).
+	snapshotMaxBytes = 32 << 20
 )
 
-// cursor is the opaque page token, base64url JSON. Newest cursors carry the
-// last hit's sort values for search-after; relevance cursors name a frozen
-// ranking and an offset into it.
+// cursor is the opaque page token, base64url JSON; it is client input, so
+// decodeCursor checks every field. Newest cursors carry the last hit's sort
+// values for search-after. Relevance cursors carry the position in the
+// ranking (the last ranked hit's exact score and id, and how many ranked
+// hits precede the page), the query they belong to, whether the ranking
+// was typo-tolerant, and optionally the token of this process's frozen
+// copy of the ranking. Nothing in it is trusted beyond choosing a page:
+// a forged one costs what a first search costs.
 type cursor struct {
 	Kind   string   `json:"k"`
 	After  []string `json:"a,omitempty"`
 	Token  string   `json:"t,omitempty"`
 	Offset int      `json:"o,omitempty"`
+	Query  string   `json:"q,omitempty"`
+	Fuzzy  bool     `json:"f,omitempty"`
 }
 
 func encodeCursor(c cursor) string {
 	b, err := json.Marshal(c)
 	if err != nil {
-		panic(err) // strings and ints always marshal
+		panic(err) // strings, ints and bools always marshal
 	}
 	return base64.RawURLEncoding.EncodeToString(b)
 }
+
+// formatScore writes a score so that ParseFloat gives back the same float64,
+// which search-after compares exactly.
+func formatScore(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }
+
+// queryHash names the analysed query words in a relevance cursor, so a
+// cursor continues only its own query.
+func queryHash(key string) string {
+	h := sha256.Sum256([]byte(key))
+	return hex.EncodeToString(h[:queryHashBytes])
+}
+
+const (
+	queryHashBytes = 8
+	tokenBytes     = 16
+)
 
 // decodeCursor parses and validates s as a cursor for sort. Every failure
 // wraps ErrBadCursor, since a cursor is client input.
@@ -66,56 +93,91 @@ func decodeCursor(s string, sort Sort) (cursor, error) {
 	if dec.More() {
 		return c, fmt.Errorf("%w: trailing data", ErrBadCursor)
 	}
+	finite := func(v string) bool {
+		f, err := strconv.ParseFloat(v, 64)
+		return err == nil && !math.IsNaN(f) && !math.IsInf(f, 0)
+	}
 	switch sort {
 	case SortNewest:
-		if c.Kind != kindNewest || c.Token != "" || c.Offset != 0 || len(c.After) != 2 {
+		if c.Kind != kindNewest || c.Token != "" || c.Offset != 0 || c.Query != "" || c.Fuzzy || len(c.After) != 2 {
 			return c, fmt.Errorf("%w: not a newest-first cursor", ErrBadCursor)
 		}
-		f, err := strconv.ParseFloat(c.After[0], 64)
-		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+		if !finite(c.After[0]) {
 			return c, fmt.Errorf("%w: bad sort time %q", ErrBadCursor, c.After[0])
 		}
-		if c.After[1] == "" {
-			return c, fmt.Errorf("%w: empty id", ErrBadCursor)
-		}
 	case SortRelevance:
-		if c.Kind != kindRelevance || c.After != nil || c.Offset < 0 {
+		if c.Kind != kindRelevance || len(c.After) != 2 {
 			return c, fmt.Errorf("%w: not a relevance cursor", ErrBadCursor)
 		}
-		if b, err := hex.DecodeString(c.Token); err != nil || len(b) != tokenBytes {
+		if !finite(c.After[0]) {
+			return c, fmt.Errorf("%w: bad score %q", ErrBadCursor, c.After[0])
+		}
+		// Cursors are only issued mid-ranking: offset maxRanked is the end.
+		if c.Offset < 1 || c.Offset >= maxRanked {
+			return c, fmt.Errorf("%w: offset %d not in 1..%d", ErrBadCursor, c.Offset, maxRanked-1)
+		}
+		if b, err := hex.DecodeString(c.Query); err != nil || len(b) != queryHashBytes {
+			return c, fmt.Errorf("%w: bad query hash", ErrBadCursor)
+		}
+		if b, err := hex.DecodeString(c.Token); c.Token != "" && (err != nil || len(b) != tokenBytes) {
 			return c, fmt.Errorf("%w: bad token", ErrBadCursor)
 		}
 	default:
 		return c, fmt.Errorf("%w: unknown sort", ErrBadCursor)
 	}
+	if c.After[1] == "" {
+		return c, fmt.Errorf("%w: empty id", ErrBadCursor)
+	}
 	return c, nil
 }
 
-const tokenBytes = 16
-
-// snapshot is a relevance ranking frozen for the life of its cursors.
+// snapshot is a relevance ranking frozen for the life of its cursors, so
+// paging through it neither repeats nor skips while the index changes.
 type snapshot struct {
-	key     string // the analysed query words, so a cursor serves only its query
-	ids     []string
-	total   uint64
-	token   string
-	expires time.Time
+	key    string // the analysed query words, so a cursor serves only its query
+	ids    []string
+	scores []float64 // scores[i] is ids[i]'s, for the cursors' search-after position
+	total  uint64
+	fuzzy  bool
+
+	token     string
+	expires   time.Time
+	size      int
+	continued bool // a cursor of it has been used: some client is paging
 }
 
-// snapshotCache holds snapshots under random tokens, in memory: bounded in
-// count, expiring after ttl, oldest-used out first. A restart loses them,
-// and their cursors then fail with ErrBadCursor like expired ones.
+func (s *snapshot) bytes() int {
+	n := 128 + len(s.key) // the struct, its map entry and list element, roughly
+	for _, id := range s.ids {
+		n += len(id) + 16 + 8 // bytes, string header, score
+	}
+	return n
+}
+
+// snapshotCache holds snapshots under random tokens, in this process's
+// memory, within a byte budget and for at most ttl. Losing one costs no
+// error (the cursor continues by search-after), only the freeze against
+// concurrent writes, so eviction is about who keeps that guarantee:
+// snapshots nobody has continued go first, oldest first, so a flood of
+// one-page searches evicts only its own kind, never a client mid-paging.
+// Snapshots being paged through may fill at most pagedShare of the budget,
+// least recently used out first past it, so a flood that pages too (a
+// request per snapshot) cannot keep new searches from being frozen.
 type snapshotCache struct {
-	mu    sync.Mutex
-	ttl   time.Duration
-	max   int
-	lru   *list.List // front = most recently used; values are *snapshot
-	items map[string]*list.Element
-	now   func() time.Time // tests move the clock
+	mu         sync.Mutex
+	ttl        time.Duration
+	maxBytes   int
+	bytes      int
+	pagedBytes int
+	fresh      *list.List // never continued; front = newest
+	paged      *list.List // continued at least once; front = most recently used
+	items      map[string]*list.Element
+	now        func() time.Time // tests move the clock
 }
 
-func newSnapshotCache(ttl time.Duration, max int) *snapshotCache {
-	return &snapshotCache{ttl: ttl, max: max, lru: list.New(), items: map[string]*list.Element{}, now: time.Now}
+func newSnapshotCache(ttl time.Duration, maxBytes int) *snapshotCache {
+	return &snapshotCache{ttl: ttl, maxBytes: maxBytes, fresh: list.New(), paged: list.New(),
+		items: map[string]*list.Element{}, now: time.Now}
 }
 
 func (c *snapshotCache) put(s *snapshot) (string, error) {
@@ -124,29 +186,51 @@ func (c *snapshotCache) put(s *snapshot) (string, error) {
 		return "", fmt.Errorf("search: cursor token: %w", err)
 	}
 	s.token = hex.EncodeToString(b)
+	s.size = s.bytes()
 
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	now := c.now()
 	s.expires = now.Add(c.ttl)
-	c.items[s.token] = c.lru.PushFront(s)
-	// Evict the expired and, past the bound, the least recently used.
-	for e := c.lru.Back(); e != nil; {
-		prev := e.Prev()
-		old := e.Value.(*snapshot)
-		if c.lru.Len() > c.max || !now.Before(old.expires) {
-			c.lru.Remove(e)
-			delete(c.items, old.token)
-		} else {
-			break
-		}
-		e = prev
+	c.items[s.token] = c.fresh.PushFront(s)
+	c.bytes += s.size
+	// Expired snapshots go whatever the budget; fresh ones are in creation
+	// order, so the sweep stops at the first live one.
+	for e := c.fresh.Back(); e != nil && !now.Before(e.Value.(*snapshot).expires); e = c.fresh.Back() {
+		c.remove(c.fresh, e)
 	}
+	c.evict()
 	return s.token, nil
 }
 
-// get returns the live snapshot under token. Reading does not extend its
-// life: a ranking older than ttl is stale however busy it is.
+const pagedShare = 0.75
+
+// evict brings the cache within its budget and the paged share.
+func (c *snapshotCache) evict() {
+	for c.pagedBytes > int(pagedShare*float64(c.maxBytes)) {
+		c.remove(c.paged, c.paged.Back())
+	}
+	for c.bytes > c.maxBytes {
+		l := c.fresh
+		if l.Len() == 0 {
+			l = c.paged
+		}
+		c.remove(l, l.Back())
+	}
+}
+
+func (c *snapshotCache) remove(l *list.List, e *list.Element) {
+	s := l.Remove(e).(*snapshot)
+	delete(c.items, s.token)
+	c.bytes -= s.size
+	if s.continued {
+		c.pagedBytes -= s.size
+	}
+}
+
+// get returns the live snapshot under token and marks it continued.
+// Reading does not extend its life: a ranking older than ttl is stale
+// however busy it is.
 func (c *snapshotCache) get(token string) (*snapshot, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -155,11 +239,22 @@ func (c *snapshotCache) get(token string) (*snapshot, bool) {
 		return nil, false
 	}
 	s := e.Value.(*snapshot)
+	l := c.fresh
+	if s.continued {
+		l = c.paged
+	}
 	if !c.now().Before(s.expires) {
-		c.lru.Remove(e)
-		delete(c.items, token)
+		c.remove(l, e)
 		return nil, false
 	}
-	c.lru.MoveToFront(e)
+	if s.continued {
+		c.paged.MoveToFront(e)
+	} else {
+		c.fresh.Remove(e)
+		s.continued = true
+		c.items[token] = c.paged.PushFront(s)
+		c.pagedBytes += s.size
+		c.evict()
+	}
 	return s, true
 }

@@ -24,7 +24,18 @@
 //     every query word must match.
 //   - paging never repeats or skips while the index changes: newest-first
 //     uses search-after on (sortAt, _id); relevance freezes the first
-//     ranking (up to 1000 ids) in memory for the life of its cursor.
+//     ranking (up to 1000 ids) in this process's memory while its cache
+//     keeps it (TestPagingUnderWrites).
+//   - a cursor never fails because other clients searched, time passed, or
+//     the request reached another replica or a restarted process: a
+//     relevance cursor carries its position (the last hit's exact score and
+//     id) and continues by search-after on (score, _id) when the frozen
+//     ranking is not here, giving the same pages while the index is
+//     unchanged (TestRelevanceCursorElsewhere, TestRelevanceCursorSurvivesFlood).
+//     Only there can concurrent writes shift scores and repeat or skip a hit.
+//   - cursors are client input: bounded, strictly parsed, tied to their
+//     query by a hash; a forged one is ErrBadCursor or a page, never more
+//     work than a first search (TestBadQueries, FuzzDecodeCursor).
 //
 // Files:
 //   - doc.go: this overview.
@@ -42,5 +53,7 @@
 //   - metrics.go: the relay_index_* metrics, relay_index_rebuilds_total
 //     counting OpenCurrent's rebuilds by reason.
 //   - query.go: Query/Result, query analysis and construction, Search for both sorts.
-//   - cursor.go: opaque cursors, ErrBadCursor, and the cache of frozen relevance rankings.
+//   - cursor.go: opaque cursors, ErrBadCursor, and the cache of frozen
+//     relevance rankings (bounded in bytes; rankings nobody continued are
+//     evicted first, those being paged hold at most 3/4 of the budget).
 package search

@@ -74,7 +74,7 @@ func Open(dir string) (*Index, error) {
 	configureSearcher()
 	return &Index{
 		bi:      bi,
-		snaps:   newSnapshotCache(snapshotTTL, snapshotMaxEntries),
+		snaps:   newSnapshotCache(snapshotTTL, snapshotMaxBytes),
 		running: make(chan struct{}, 2*runtime.GOMAXPROCS(0)),
 	}, nil
 }

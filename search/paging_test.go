@@ -3,6 +3,7 @@ package search
 import (
 	"context"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -123,5 +124,160 @@ func TestRelevanceTotalAndTies(t *testing.T) {
 	}
 	if got := fmt.Sprint(all); got != "[tie1 tie2 tie3 tie4 tie5]" {
 		t.Fatalf("tied hits in order %s, want by id", got)
+	}
+}
+
+// echoTracks match "echo" (and, with a typo, "lanterm") with scores spread
+// over a few levels and many ties, so page boundaries fall inside ties.
+func echoTracks() []*relay.Track {
+	var out []*relay.Track
+	for i := range 40 {
+		artist, album := "Other Artist", ""
+		if i%3 == 0 {
+			artist = "Echo Lantern"
+		}
+		if i%5 == 0 {
+			album = "Echo Lantern Echo"
+		}
+		out = append(out, track(fmt.Sprintf("echo%02d", i), artist, fmt.Sprintf("Echo Lantern %d", i%4),
+			album, "", nil, t0.Add(time.Duration(i)*time.Minute)))
+	}
+	return out
+}
+
+// pages pages q through, each page on the index next picks, and returns
+// the record keys page by page.
+func pages(t *testing.T, q Query, next func(page int) *Index) [][]string {
+	t.Helper()
+	var out [][]string
+	for page := 0; ; page++ {
+		if page > 100 {
+			t.Fatal("paging does not end")
+		}
+		keys, res := searchKeys(t, next(page), q)
+		out = append(out, keys)
+		if res.Cursor == "" {
+			return out
+		}
+		q.Cursor = res.Cursor
+	}
+}
+
+// TestRelevanceCursorElsewhere: a relevance cursor continues on another
+// replica over the same data, after a restart, and whichever index a load
+// balancer picks per page, with exactly the pages of the frozen ranking
+// while nothing changes; exact and typo-tolerant rankings alike.
+func TestRelevanceCursorElsewhere(t *testing.T) {
+	ctx := context.Background()
+	// Not openTemp: a is closed and reopened below.
+	build := func() (*Index, string) {
+		dir := t.TempDir() + "/index"
+		ix, err := Open(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := ix.Apply(ctx, changes(1, echoTracks()...)); err != nil {
+			t.Fatal(err)
+		}
+		return ix, dir
+	}
+	a, aDir := build()
+	// b is another replica: the same tracks, written in other batches, so
+	// its segments differ from a's.
+	b, _ := openTemp(t)
+	for i, cs := range slices.Collect(slices.Chunk(changes(1, echoTracks()...), 7)) {
+		if err := b.Apply(ctx, cs); err != nil {
+			t.Fatalf("batch %d: %v", i, err)
+		}
+	}
+	for _, text := range []string{"echo", "echo lantern", "lanterm"} {
+		t.Run(text, func(t *testing.T) {
+			q := Query{Text: text, Limit: 3}
+			full, _ := searchKeys(t, a, Query{Text: text, Limit: 100})
+			if len(full) != 40 {
+				t.Fatalf("%q matches %d tracks, want 40", text, len(full))
+			}
+			pinned := pages(t, q, func(int) *Index { return a })
+			if got := fmt.Sprint(slices.Concat(pinned...)); got != fmt.Sprint(full) {
+				t.Fatalf("pinned pages %v\nwant the ranking %v", pinned, full)
+			}
+			for name, next := range map[string]func(int) *Index{
+				"other replica": func(p int) *Index {
+					if p == 0 {
+						return a
+					}
+					return b
+				},
+				"alternating": func(p int) *Index { return []*Index{a, b}[p%2] },
+			} {
+				if got := pages(t, q, next); fmt.Sprint(got) != fmt.Sprint(pinned) {
+					t.Errorf("%s: pages %v\nwant %v", name, got, pinned)
+				}
+			}
+		})
+	}
+
+	// A restart: the frozen rankings are gone, the cursors still continue.
+	q := Query{Text: "echo", Limit: 7}
+	want := pages(t, q, func(int) *Index { return a })
+	first, res := searchKeys(t, a, q)
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	re, err := Open(aDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer re.Close()
+	q.Cursor = res.Cursor
+	got := append([][]string{first}, pages(t, q, func(int) *Index { return re })...)
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("after a restart: pages %v\nwant %v", got, want)
+	}
+}
+
+// TestRelevanceCursorSurvivesFlood: other clients' searches, however many,
+// never make a client's next page fail or change (issue 11: 260 one-result
+// searches used to expire every cursor).
+func TestRelevanceCursorSurvivesFlood(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name    string
+		budget  int
+		evicted bool
+	}{
+		{"default budget", snapshotMaxBytes, false},
+		{"budget for two rankings", 2 * (&snapshot{ids: make([]string, 40)}).bytes() * 2, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ix, _ := openTemp(t)
+			ix.snaps = newSnapshotCache(snapshotTTL, tc.budget)
+			tracks := append(echoTracks(), catalogue()...)
+			if err := ix.Apply(ctx, changes(1, tracks...)); err != nil {
+				t.Fatal(err)
+			}
+			full, _ := searchKeys(t, ix, Query{Text: "echo", Limit: 100})
+			q := Query{Text: "echo", Limit: 4}
+			first, res := searchKeys(t, ix, q)
+			c, err := decodeCursor(res.Cursor, SortRelevance)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// 300 other searches, each leaving a cursor behind.
+			words := []string{"lantern", "other", "artist", "echo lantern", "electronic", "icelandic"}
+			for i := range 300 {
+				if _, r := searchKeys(t, ix, Query{Text: words[i%len(words)], Limit: 1}); r.Cursor == "" {
+					t.Fatalf("flood search %d left no cursor", i)
+				}
+			}
+			if _, ok := ix.snaps.get(c.Token); ok == tc.evicted {
+				t.Fatalf("client's ranking still cached = %v, want %v", ok, !tc.evicted)
+			}
+			q.Cursor = res.Cursor
+			rest := pages(t, q, func(int) *Index { return ix })
+			if got := fmt.Sprint(slices.Concat(append([][]string{first}, rest...)...)); got != fmt.Sprint(full) {
+				t.Fatalf("pages after the flood give %v\nwant %v", got, full)
+			}
+		})
 	}
 }

@@ -213,23 +213,38 @@ func prefixTerm(w string) string {
 // search's cost (a Levenshtein automaton and a dictionary walk per word and
 // field), and near matches would rank below the exact ones anyway. A fuzzy
 // clause that expands past the clause cap falls back to the exact results.
-func (ix *Index) run(ctx context.Context, words []string, prepare func(q query.Query) *bleve.SearchRequest) (*bleve.SearchResult, error) {
-	res, err := ix.bi.SearchInContext(ctx, prepare(buildQuery(words, false)))
+// fuzzy reports which of the two answered.
+func (ix *Index) run(ctx context.Context, words []string, prepare func(q query.Query) *bleve.SearchRequest) (res *bleve.SearchResult, fuzzy bool, err error) {
+	res, err = ix.runOnce(ctx, words, false, prepare)
 	if err != nil {
-		return nil, fmt.Errorf("search: %w", err)
+		return nil, false, err
 	}
 	if res.Total >= typoThreshold || !anyFuzzy(words) {
-		return res, nil
+		return res, false, nil
 	}
-	fuzzy, err := ix.bi.SearchInContext(ctx, prepare(buildQuery(words, true)))
-	if err != nil && strings.Contains(err.Error(), "TooManyClauses") {
+	fz, err := ix.runOnce(ctx, words, true, prepare)
+	if errors.Is(err, errTooManyClauses) {
+		return res, false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	return fz, true, nil
+}
+
+var errTooManyClauses = errors.New("typo tolerance expands to too many terms")
+
+// runOnce executes the query for words with or without typo tolerance.
+func (ix *Index) runOnce(ctx context.Context, words []string, fuzzy bool, prepare func(q query.Query) *bleve.SearchRequest) (*bleve.SearchResult, error) {
+	res, err := ix.bi.SearchInContext(ctx, prepare(buildQuery(words, fuzzy)))
+	if err != nil && fuzzy && strings.Contains(err.Error(), "TooManyClauses") {
 		// Bleve reports this with a plain fmt error, hence the string match.
-		return res, nil
+		return nil, fmt.Errorf("search: %w: %v", errTooManyClauses, err)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("search: %w", err)
 	}
-	return fuzzy, nil
+	return res, nil
 }
 
 // anyFuzzy reports whether any word is long enough to tolerate a typo.
@@ -254,7 +269,7 @@ func (ix *Index) searchNewest(ctx context.Context, words []string, q Query) (Res
 		}
 		after = c.After
 	}
-	res, err := ix.run(ctx, words, func(bq query.Query) *bleve.SearchRequest {
+	res, _, err := ix.run(ctx, words, func(bq query.Query) *bleve.SearchRequest {
 		req := bleve.NewSearchRequestOptions(bq, q.Limit+1, 0, false)
 		req.SortByCustom(bsearch.SortOrder{
 			&bsearch.SortField{Field: fieldSortAt, Desc: true, Type: bsearch.SortFieldAsNumber},
@@ -284,68 +299,79 @@ func (ix *Index) searchNewest(ctx context.Context, words []string, q Query) (Res
 	return out, nil
 }
 
+// relevanceOrder is score first, then _id, so equal scores order the same
+// every time and a (score, id) pair is a position in a total order.
+func relevanceOrder() bsearch.SortOrder {
+	return bsearch.SortOrder{&bsearch.SortScore{Desc: true}, &bsearch.SortDocID{}}
+}
+
 // searchRelevance ranks once, up to maxRanked ids, and pages through that
 // frozen ranking: scores change as documents come and go, so re-running the
-// query per page would repeat and skip hits.
+// query per page could repeat and skip hits. The frozen ranking lives only
+// in this process and only while the cache keeps it; without it (another
+// replica, a restart, eviction, expiry) the cursor's position continues the
+// ranking by search-after on (score, id), which gives the same pages while
+// the index is unchanged.
 func (ix *Index) searchRelevance(ctx context.Context, words []string, q Query) (Result, error) {
 	key := strings.Join(words, "\x00")
+	qh := queryHash(key)
 	if q.Cursor != "" {
 		c, err := decodeCursor(q.Cursor, SortRelevance)
 		if err != nil {
 			return Result{}, err
 		}
-		snap, ok := ix.snaps.get(c.Token)
-		if !ok {
-			return Result{}, fmt.Errorf("%w: result set expired, search again", ErrBadCursor)
-		}
-		if snap.key != key {
+		if c.Query != qh {
 			return Result{}, fmt.Errorf("%w: cursor belongs to another query", ErrBadCursor)
 		}
-		if c.Offset > len(snap.ids) {
-			return Result{}, fmt.Errorf("%w: offset past the end", ErrBadCursor)
+		if c.Token != "" {
+			if snap, ok := ix.snaps.get(c.Token); ok && snap.key == key && c.Offset <= len(snap.ids) {
+				return ix.page(ctx, snap, c.Offset, q.Limit, qh)
+			}
 		}
-		return ix.page(ctx, snap, c.Token, c.Offset, q.Limit)
+		return ix.continueRanking(ctx, words, c, q.Limit)
 	}
 
-	res, err := ix.run(ctx, words, func(bq query.Query) *bleve.SearchRequest {
+	res, fuzzy, err := ix.run(ctx, words, func(bq query.Query) *bleve.SearchRequest {
 		req := bleve.NewSearchRequestOptions(bq, maxRanked, 0, false)
-		// _id breaks score ties, so equal scores order the same every time.
-		req.SortByCustom(bsearch.SortOrder{
-			&bsearch.SortScore{Desc: true},
-			&bsearch.SortDocID{},
-		})
+		req.SortByCustom(relevanceOrder())
 		return req
 	})
 	if err != nil {
 		return Result{}, err
 	}
-	ids := make([]string, len(res.Hits))
+	snap := &snapshot{key: key, total: res.Total, fuzzy: fuzzy,
+		ids: make([]string, len(res.Hits)), scores: make([]float64, len(res.Hits))}
 	for i, h := range res.Hits {
-		ids[i] = h.ID
+		snap.ids[i], snap.scores[i] = h.ID, h.Score
 	}
 	out := Result{Total: res.Total}
-	if len(ids) <= q.Limit {
-		out.URIs = ids
+	if len(snap.ids) <= q.Limit {
+		out.URIs = snap.ids
 		return out, nil
 	}
-	token, err := ix.snaps.put(&snapshot{key: key, ids: ids, total: res.Total})
-	if err != nil {
+	if _, err := ix.snaps.put(snap); err != nil {
 		return Result{}, err
 	}
-	out.URIs = ids[:q.Limit]
-	out.Cursor = encodeCursor(cursor{Kind: kindRelevance, Token: token, Offset: q.Limit})
+	out.URIs = snap.ids[:q.Limit]
+	out.Cursor = snap.cursor(q.Limit, qh)
 	return out, nil
+}
+
+// cursor is the cursor of the page starting at offset into s.
+func (s *snapshot) cursor(offset int, qh string) string {
+	return encodeCursor(cursor{Kind: kindRelevance, Token: s.token, Offset: offset, Query: qh, Fuzzy: s.fuzzy,
+		After: []string{formatScore(s.scores[offset-1]), s.ids[offset-1]}})
 }
 
 // page serves ids[offset:offset+limit] of a snapshot, leaving out tracks
 // that have left the index since (deleted or hidden), so a hidden track is
 // never returned; the page may then be short, but nothing repeats or skips.
-func (ix *Index) page(ctx context.Context, snap *snapshot, token string, offset, limit int) (Result, error) {
+func (ix *Index) page(ctx context.Context, snap *snapshot, offset, limit int, qh string) (Result, error) {
 	end := min(offset+limit, len(snap.ids))
 	ids := snap.ids[offset:end]
 	out := Result{Total: snap.total}
 	if end < len(snap.ids) {
-		out.Cursor = encodeCursor(cursor{Kind: kindRelevance, Token: token, Offset: end})
+		out.Cursor = snap.cursor(end, qh)
 	}
 	if len(ids) == 0 {
 		return out, nil
@@ -363,6 +389,54 @@ func (ix *Index) page(ctx context.Context, snap *snapshot, token string, offset,
 		if live[id] {
 			out.URIs = append(out.URIs, id)
 		}
+	}
+	return out, nil
+}
+
+// continueRanking serves the page after c's position by search-after on
+// (score, id), in the same mode (exact or typo-tolerant) as the first page,
+// and no deeper than maxRanked, as a frozen ranking would. While the index
+// is unchanged the scores are the same bits, so the pages are exactly the
+// frozen ranking's. When it has changed, scores shift with term statistics
+// and hits near a boundary can repeat or be skipped: the price of not
+// sharing state between replicas. The boundary hit itself is never
+// repeated, even if its score came back a hair lower.
+func (ix *Index) continueRanking(ctx context.Context, words []string, c cursor, limit int) (Result, error) {
+	n := min(limit, maxRanked-c.Offset)
+	prepare := func(bq query.Query) *bleve.SearchRequest {
+		// Two extra: one to know there is more, one for the boundary hit.
+		req := bleve.NewSearchRequestOptions(bq, n+2, 0, false)
+		req.SortByCustom(relevanceOrder())
+		req.SetSearchAfter(c.After)
+		return req
+	}
+	fuzzy := c.Fuzzy
+	res, err := ix.runOnce(ctx, words, fuzzy, prepare)
+	if errors.Is(err, errTooManyClauses) {
+		// The index grew past what typo tolerance may expand to.
+		fuzzy = false
+		res, err = ix.runOnce(ctx, words, false, prepare)
+	}
+	if err != nil {
+		return Result{}, err
+	}
+	hits := make([]*bsearch.DocumentMatch, 0, len(res.Hits))
+	for _, h := range res.Hits {
+		if h.ID != c.After[1] {
+			hits = append(hits, h)
+		}
+	}
+	out := Result{Total: res.Total}
+	if len(hits) > n {
+		hits = hits[:n]
+		if end := c.Offset + n; end < maxRanked {
+			last := hits[n-1]
+			out.Cursor = encodeCursor(cursor{Kind: kindRelevance, Token: c.Token, Offset: end, Query: c.Query,
+				Fuzzy: fuzzy, After: []string{formatScore(last.Score), last.ID}})
+		}
+	}
+	for _, h := range hits {
+		out.URIs = append(out.URIs, h.ID)
 	}
 	return out, nil
 }

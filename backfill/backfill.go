@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"net/http"
 	"sync"
 	"time"
 
@@ -24,6 +25,10 @@ type Config struct {
 	DIDs    []syntax.DID
 	// Directory resolves DIDs to their PDS, signing key and handle.
 	Directory identity.Directory
+	// HTTPClient fetches repos from the PDS endpoints DID documents declare:
+	// untrusted addresses, so by default an outbound client (public https
+	// only). Its body cap must exceed MaxRepoBytes; the loader enforces that.
+	HTTPClient *http.Client
 	// TrustDeclaredHandles stores the handle a DID document declares even
 	// when the directory did not verify it (local networks whose handles do
 	// not resolve). Off, only verified handles are stored.
@@ -327,7 +332,7 @@ func (w *worker) fetchAndApply(ctx context.Context, did syntax.DID) (int, error)
 	if err != nil {
 		return 0, err
 	}
-	snap, err := fetchRepo(ctx, ident)
+	snap, err := fetchRepo(ctx, w.cfg.HTTPClient, ident)
 	release()
 	if errors.Is(err, errRateLimited) {
 		w.hosts.pause(host, w.cfg.RateLimitPause)

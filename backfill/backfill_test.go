@@ -132,6 +132,7 @@ func baseConfig(t *testing.T, store *sqlite.Store) Config {
 	return Config{
 		Store:                store,
 		Directory:            &identity.BaseDirectory{PLCURL: nw.PLCURL, SkipHandleVerification: true},
+		HTTPClient:           localNetworkClient(t),
 		TrustDeclaredHandles: true,
 		Concurrency:          4, PerHost: 4, HostRate: 1000,
 		RetryBase: 20 * time.Millisecond,

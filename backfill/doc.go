@@ -18,7 +18,12 @@
 //   - nothing silently dropped: a repo that fails keeps its error and is
 //     retried with backoff up to MaxAttempts, and stays listed as failed;
 //   - polite: bounded concurrency overall and per PDS host, a per-host rate
-//     limit, and a pause for a host that answers 429.
+//     limit, and a pause for a host that answers 429;
+//   - not a proxy into private networks: a PDS endpoint from a DID document
+//     is fetched with Config.HTTPClient (by default an outbound client:
+//     public https addresses only), using only the endpoint's scheme and
+//     host, and a failed answer is kept as a short sanitized reason, never
+//     the remote body.
 //
 // Where things live:
 //   - backfill.go: Run, the dispatcher and workers, retries;

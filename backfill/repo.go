@@ -1,13 +1,13 @@
 package backfill
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/url"
 	"strings"
@@ -22,14 +22,26 @@ import (
 
 	"github.com/relaymusic/relay"
 	"github.com/relaymusic/relay/indexer"
+	"github.com/relaymusic/relay/outbound"
 )
 
 // userAgent names us to the servers we crawl.
 const userAgent = "relay-backfill (+https://github.com/relaymusic/relay)"
 
+// maxListBytes caps one listing page (a thousand repos is ~150 KB).
+const maxListBytes = 16 << 20
+
+// newClient is a client for a host the operator named (--relay, --pds):
+// trusted as given, still bounded in time and size.
 func newClient(host string) *atclient.APIClient {
-	c := atclient.NewAPIClient(strings.TrimRight(host, "/"))
-	c.Client = &http.Client{Timeout: 5 * time.Minute}
+	host = strings.TrimRight(host, "/")
+	c := atclient.NewAPIClient(host)
+	hc, err := outbound.New(outbound.Options{Trusted: []string{host}, Timeout: 5 * time.Minute, MaxBody: maxListBytes})
+	if err != nil {
+		// Not an http(s) URL: the untrusted rules apply, and say so on use.
+		hc, _ = outbound.New(outbound.Options{Timeout: 5 * time.Minute, MaxBody: maxListBytes})
+	}
+	c.Client = hc
 	c.Headers.Set("User-Agent", userAgent)
 	return c
 }
@@ -54,18 +66,37 @@ func pdsHost(ctx context.Context, dir identity.Directory, did syntax.DID) (*iden
 	if ep == "" {
 		return nil, "", fmt.Errorf("%s declares no PDS", did)
 	}
-	u, err := url.Parse(ep)
-	if err != nil || u.Host == "" {
-		return nil, "", fmt.Errorf("%s declares a bad PDS endpoint %q", did, ep)
+	u, err := pdsOrigin(ep)
+	if err != nil {
+		return nil, "", fmt.Errorf("%s declares a bad PDS endpoint: %w", did, err)
 	}
 	return ident, u.Host, nil
 }
 
+// maxEndpointLen bounds a declared PDS endpoint (a host name is at most 253).
+const maxEndpointLen = 512
+
+// pdsOrigin keeps only the scheme and host of a declared PDS endpoint: its
+// path, query, fragment and user info are the DID document author's, and
+// must not steer our requests (an endpoint of .../admin?x= would otherwise
+// turn getRepo into GET /admin?x=...). The scheme and address rules are the
+// outbound client's, applied when it dials.
+func pdsOrigin(ep string) (*url.URL, error) {
+	if len(ep) > maxEndpointLen {
+		return nil, fmt.Errorf("endpoint over %d bytes", maxEndpointLen)
+	}
+	u, err := url.Parse(ep)
+	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+		return nil, fmt.Errorf("not an http(s) url: %q", outbound.Sanitize(ep, outbound.ReasonMax))
+	}
+	return &url.URL{Scheme: u.Scheme, Host: u.Host}, nil
+}
+
 // fetchRepo downloads the repo, checks its commit was signed by the DID's
 // current key, and reads out its tracks.
-func fetchRepo(ctx context.Context, ident *identity.Identity) (*snapshot, error) {
+func fetchRepo(ctx context.Context, client *http.Client, ident *identity.Identity) (*snapshot, error) {
 	did := ident.DID
-	body, err := getRepo(ctx, ident.PDSEndpoint(), did)
+	body, err := getRepo(ctx, client, ident.PDSEndpoint(), did)
 	if err != nil {
 		return nil, err
 	}
@@ -120,13 +151,17 @@ func fetchRepo(ctx context.Context, ident *identity.Identity) (*snapshot, error)
 // few run at once.
 const MaxRepoBytes = 1 << 30
 
-// getRepo streams com.atproto.sync.getRepo from the PDS, capped at
-// MaxRepoBytes (indigo's generated client reads the whole body unbounded).
-func getRepo(ctx context.Context, pds string, did syntax.DID) (io.ReadCloser, error) {
-	u, err := url.Parse(strings.TrimRight(pds, "/") + "/xrpc/com.atproto.sync.getRepo")
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") {
-		return nil, fmt.Errorf("getRepo %s: bad PDS endpoint %q", did, pds)
+// getRepo streams com.atproto.sync.getRepo from the PDS (indigo's generated
+// client reads the whole body unbounded). client bounds the body and the
+// time, and refuses what the network may not make us fetch; a nil client is
+// that rule with the default repo cap. An error names the status and a short
+// sanitized reason, never the remote body.
+func getRepo(ctx context.Context, client *http.Client, pds string, did syntax.DID) (io.ReadCloser, error) {
+	u, err := pdsOrigin(pds)
+	if err != nil {
+		return nil, fmt.Errorf("getRepo %s: bad PDS endpoint: %w", did, err)
 	}
+	u.Path = "/xrpc/com.atproto.sync.getRepo"
 	u.RawQuery = url.Values{"did": {did.String()}}.Encode()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
@@ -134,22 +169,39 @@ func getRepo(ctx context.Context, pds string, did syntax.DID) (io.ReadCloser, er
 	}
 	req.Header.Set("User-Agent", userAgent)
 	req.Header.Set("Accept", "application/vnd.ipld.car")
-	resp, err := repoClient.Do(req)
+	if client == nil {
+		client = repoClient
+	}
+	resp, err := client.Do(req)
 	if err != nil {
+		if errors.Is(err, outbound.ErrForbiddenAddress) || errors.Is(err, outbound.ErrNotHTTPS) {
+			return nil, fmt.Errorf("getRepo %s: pds endpoint refused (not public https): %w", did, err)
+		}
 		return nil, fmt.Errorf("getRepo %s: %w", did, err)
 	}
 	if resp.StatusCode != http.StatusOK {
-		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		reason := outbound.Reason(resp)
 		resp.Body.Close()
 		if resp.StatusCode == http.StatusTooManyRequests {
 			return nil, fmt.Errorf("getRepo %s: %w", did, errRateLimited)
 		}
-		return nil, fmt.Errorf("getRepo %s: HTTP %d: %s", did, resp.StatusCode, bytes.TrimSpace(msg))
+		return nil, fmt.Errorf("getRepo %s: %s", did, reason)
 	}
 	return &capped{r: io.LimitReader(resp.Body, MaxRepoBytes+1), c: resp.Body, did: did}, nil
 }
 
-var repoClient = &http.Client{Timeout: 10 * time.Minute}
+// repoClient is getRepo's client when the config names none: the network's
+// rules; the body is left to the loader's cap (Config.MaxRepoBytes), which
+// gives the clearer error.
+var repoClient = mustClient(outbound.Options{Timeout: 10 * time.Minute, MaxBody: math.MaxInt64, UserAgent: userAgent})
+
+func mustClient(o outbound.Options) *http.Client {
+	c, err := outbound.New(o)
+	if err != nil {
+		panic(err) // only a bad Trusted entry fails, and o has none
+	}
+	return c
+}
 
 // capped fails a read past MaxRepoBytes rather than truncating silently.
 type capped struct {

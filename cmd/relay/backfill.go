@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"os"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/relaymusic/relay/backfill"
+	"github.com/relaymusic/relay/outbound"
 	"github.com/relaymusic/relay/sqlite"
 )
 
@@ -23,6 +25,7 @@ var backfillFlags = []cli.Flag{
 	&cli.StringSliceFlag{Name: "pds", Usage: "list every repo of this PDS (com.atproto.sync.listRepos)", EnvVars: []string{"RELAY_PDS"}},
 	&cli.StringSliceFlag{Name: "did", Usage: "backfill this account (repeatable); done again even if done before", EnvVars: []string{"RELAY_DID"}},
 	&cli.StringFlag{Name: "plc-url", Value: "https://plc.directory", Usage: "PLC directory for resolving did:plc", EnvVars: []string{"RELAY_PLC_URL"}},
+	&cli.BoolFlag{Name: "allow-private-network", Usage: "let endpoints learned from the network (PDSes in DID documents, did:web hosts) be plain http at loopback or private addresses: for local test networks only", EnvVars: []string{"RELAY_ALLOW_PRIVATE_NETWORK"}},
 	&cli.BoolFlag{Name: "trust-declared-handles", Usage: "store the handle a DID document declares without resolving it back (for local networks whose handles do not resolve)", EnvVars: []string{"RELAY_TRUST_DECLARED_HANDLES"}},
 	&cli.IntFlag{Name: "concurrency", Value: 8, Usage: "repos fetched at once", EnvVars: []string{"RELAY_CONCURRENCY"}},
 	&cli.IntFlag{Name: "per-host", Value: 2, Usage: "repos fetched at once from one PDS host", EnvVars: []string{"RELAY_PER_HOST"}},
@@ -59,15 +62,20 @@ var backfillCommand = &cli.Command{
 
 // backfillConfig reads the backfill flags.
 func backfillConfig(c *cli.Context, store *sqlite.Store) (backfill.Config, error) {
+	dirClient, repoClient, err := outboundClients(c)
+	if err != nil {
+		return backfill.Config{}, err
+	}
 	cfg := backfill.Config{
 		Store: store,
 		Directory: &identity.BaseDirectory{
 			PLCURL:     c.String("plc-url"),
-			HTTPClient: http.Client{Timeout: 30 * time.Second},
+			HTTPClient: *dirClient,
 			// Verifying a handle costs a DNS or HTTP lookup per repo; only
 			// pointless when the declared one is trusted anyway.
 			SkipHandleVerification: c.Bool("trust-declared-handles"),
 		},
+		HTTPClient:           repoClient,
 		TrustDeclaredHandles: c.Bool("trust-declared-handles"),
 		Concurrency:          c.Int("concurrency"),
 		PerHost:              c.Int("per-host"),
@@ -94,6 +102,36 @@ func backfillConfig(c *cli.Context, store *sqlite.Store) (backfill.Config, error
 		cfg.Sources = append(cfg.Sources, backfill.NewRelaySource(u))
 	}
 	return cfg, nil
+}
+
+// outboundClients are the clients for what DID documents name: one for
+// identity (did:plc from the configured directory, trusted; did:web and
+// handle well-known files, not), one for getRepo (the PDS endpoints DID
+// documents declare, not trusted; the hosts named by --pds and --relay,
+// trusted).
+func outboundClients(c *cli.Context) (dir, repos *http.Client, err error) {
+	allow := c.Bool("allow-private-network")
+	dir, err = outbound.New(outbound.Options{
+		AllowPrivateNetwork: allow,
+		Trusted:             []string{c.String("plc-url")},
+		Timeout:             30 * time.Second,
+		MaxBody:             1 << 20, // a DID document is a few KB
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("--plc-url: %w", err)
+	}
+	trusted := append(append([]string{}, c.StringSlice("pds")...), c.StringSlice("relay")...)
+	repos, err = outbound.New(outbound.Options{
+		AllowPrivateNetwork: allow,
+		Trusted:             trusted,
+		Timeout:             10 * time.Minute,
+		// The repo loader caps the CAR itself (and says so more clearly).
+		MaxBody: math.MaxInt64,
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("--pds or --relay: %w", err)
+	}
+	return dir, repos, nil
 }
 
 func report(s backfill.Stats, log *slog.Logger, term io.Writer) {

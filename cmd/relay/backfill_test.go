@@ -43,7 +43,7 @@ func waitSearchable(t *testing.T, p *relaytest.Proc, q string, want int) searchB
 func runBackfill(t *testing.T, nw *testnet.Network, dataDir string) {
 	t.Helper()
 	cmd := exec.Command(relayBin, "--log-format", "json", "backfill", "--data-dir", dataDir,
-		"--pds", nw.PDSURL, "--plc-url", nw.PLCURL, "--retry-base", "100ms", "--trust-declared-handles")
+		"--pds", nw.PDSURL, "--plc-url", nw.PLCURL, "--retry-base", "100ms", "--trust-declared-handles", "--allow-private-network")
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("relay backfill: %v\n%s", err, out)
@@ -101,7 +101,7 @@ func TestBackfillBesideServe(t *testing.T) {
 	// relay serve --backfill does the same work in the background, and
 	// reports it in its metrics.
 	p3 := startRelay(t, "--data-dir", t.TempDir(), "--jetstream-url", nw.JetstreamURL,
-		"--backfill", "--pds", nw.PDSURL, "--plc-url", nw.PLCURL, "--trust-declared-handles")
+		"--backfill", "--pds", nw.PDSURL, "--plc-url", nw.PLCURL, "--trust-declared-handles", "--allow-private-network")
 	waitSearchable(t, p3, "prelaunch anthem", n)
 	deadline := time.Now().Add(30 * time.Second)
 	for {

@@ -6,10 +6,11 @@ import (
 )
 
 // recentCapacity bounds the accounts remembered without tracks. An entry is
-// a DID, a handle and a status, about 200 B with the list and map overhead:
-// 65536 entries are about 13 MB, and cover hours of the network's identity
-// and account events, the time between an account's creation (or a status
-// change) and its first track in the common case.
+// a DID, a handle and a status with the list and map overhead: 65536 entries
+// measured 14.7 MB of heap (did:plc, bsky.social handles). That covers hours
+// of the network's identity and account events, the time between an
+// account's creation (or a status change) and its first track in the common
+// case.
 const recentCapacity = 1 << 16
 
 // accountState is what identity and account events said of an account the

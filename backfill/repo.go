@@ -86,10 +86,22 @@ func pdsOrigin(ep string) (*url.URL, error) {
 		return nil, fmt.Errorf("endpoint over %d bytes", maxEndpointLen)
 	}
 	u, err := url.Parse(ep)
-	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") || !printableASCII(u.Host) {
 		return nil, fmt.Errorf("not an http(s) url: %q", outbound.Sanitize(ep, outbound.ReasonMax))
 	}
 	return &url.URL{Scheme: u.Scheme, Host: u.Host}, nil
+}
+
+// printableASCII holds for a host fit to appear in our errors and logs
+// (url.Parse lets non-ASCII through, bidi controls included; a real host is
+// punycode).
+func printableASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] <= ' ' || s[i] > '~' {
+			return false
+		}
+	}
+	return true
 }
 
 // fetchRepo downloads the repo, checks its commit was signed by the DID's

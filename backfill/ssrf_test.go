@@ -178,3 +178,32 @@ func localNetworkClient(t *testing.T) *http.Client {
 	}
 	return c
 }
+
+func TestPDSOrigin(t *testing.T) {
+	for _, tc := range []struct {
+		ep, want string // want "" for refused
+	}{
+		{"https://pds.example.com", "https://pds.example.com"},
+		{"https://pds.example.com/", "https://pds.example.com"},
+		{"https://pds.example.com:8443/internal/admin?x=#frag", "https://pds.example.com:8443"},
+		{"https://user:pass@pds.example.com/x", "https://pds.example.com"},
+		{"http://127.0.0.1:2583/admin?x=", "http://127.0.0.1:2583"}, // the address rule is the client's
+		{"ftp://pds.example.com", ""},
+		{"file:///etc/passwd", ""},
+		{"pds.example.com", ""},
+		{"https://", ""},
+		{"https://pds\u202e.example.com", ""},
+		{"https://" + strings.Repeat("a", maxEndpointLen), ""},
+	} {
+		u, err := pdsOrigin(tc.ep)
+		if tc.want == "" {
+			if err == nil {
+				t.Errorf("pdsOrigin(%.40q) = %s, want refused", tc.ep, u)
+			}
+			continue
+		}
+		if err != nil || u.String() != tc.want {
+			t.Errorf("pdsOrigin(%q) = %v, %v; want %s", tc.ep, u, err, tc.want)
+		}
+	}
+}

@@ -11,12 +11,15 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/bluesky-social/indigo/atproto/identity"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/urfave/cli/v2"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/relaymusic/relay/appview"
+	"github.com/relaymusic/relay/handles"
 	"github.com/relaymusic/relay/indexer"
+	"github.com/relaymusic/relay/outbound"
 	"github.com/relaymusic/relay/search"
 	"github.com/relaymusic/relay/sqlite"
 )
@@ -37,6 +40,7 @@ var serveCommand = &cli.Command{
 		&cli.DurationFlag{Name: "jetstream-retention", Value: 36 * time.Hour, Usage: "how far back the upstream keeps events; an older stored cursor means events were missed", EnvVars: []string{"RELAY_JETSTREAM_RETENTION"}},
 		&cli.StringFlag{Name: "pprof-listen", Usage: "if set, serve Go's pprof profiles on this address (keep it on loopback)", EnvVars: []string{"RELAY_PPROF_LISTEN"}},
 		&cli.DurationFlag{Name: "index-poll", Value: time.Second, Usage: "how often the search index polls the outbox for changes written by other processes", EnvVars: []string{"RELAY_INDEX_POLL"}},
+		&cli.BoolFlag{Name: "resolve-handles", Value: true, Usage: "look up, in the background through --plc-url, the handles of artists whose identity events came before their first track", EnvVars: []string{"RELAY_RESOLVE_HANDLES"}},
 	},
 	Action: runServe,
 }
@@ -129,6 +133,13 @@ func runServe(c *cli.Context) error {
 		})
 	}
 	g.Go(func() error { return ingest.Run(gctx) })
+	if c.Bool("resolve-handles") {
+		resolver, err := handleResolver(c, store, log)
+		if err != nil {
+			return err
+		}
+		g.Go(func() error { resolver.Run(gctx); return nil })
+	}
 	g.Go(func() error {
 		if err := idx.Follow(gctx, store, c.Duration("index-poll"), wake); !errors.Is(err, context.Canceled) {
 			return err
@@ -153,6 +164,36 @@ func runServe(c *cli.Context) error {
 		return nil
 	}
 	return err
+}
+
+// handleResolver looks artists' handles up through indigo's directory, in
+// its cache, over outbound's client: a handle's well-known host and a did:web
+// host are named by anyone; the PLC directory is the operator's.
+func handleResolver(c *cli.Context, store *sqlite.Store, log *slog.Logger) (*handles.Resolver, error) {
+	client, err := outbound.New(outbound.Options{
+		AllowPrivateNetwork: c.Bool("allow-private-network"),
+		Trusted:             []string{c.String("plc-url")},
+		Timeout:             10 * time.Second,
+		MaxBody:             1 << 20, // a DID document is a few KB
+	})
+	if err != nil {
+		return nil, fmt.Errorf("--plc-url: %w", err)
+	}
+	base := &identity.BaseDirectory{
+		PLCURL:                c.String("plc-url"),
+		HTTPClient:            *client,
+		TryAuthoritativeDNS:   true,
+		SkipDNSDomainSuffixes: []string{".bsky.social"},
+		UserAgent:             "relay/" + versionString(),
+	}
+	// Errors are cached briefly: the resolver's own backoff decides retries.
+	dir := identity.NewCacheDirectory(base, 100_000, 24*time.Hour, time.Minute, 5*time.Minute)
+	return handles.New(handles.Config{
+		Store:         store,
+		Directory:     dir,
+		TrustDeclared: c.Bool("trust-declared-handles"),
+		Log:           log,
+	}), nil
 }
 
 func health(ctx context.Context, ingest *indexer.Indexer, idx *search.Index, store *sqlite.Store) appview.Health {

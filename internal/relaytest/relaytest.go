@@ -84,7 +84,9 @@ func Start(t testing.TB, bin string, args ...string) *Proc {
 		done: make(chan struct{}),
 		http: &http.Client{Timeout: 10 * time.Second},
 	}
-	full := append([]string{"--log-format", "json", "serve", "--listen", p.Addr}, args...)
+	// No background handle lookups unless a test asks (--resolve-handles):
+	// the default PLC directory is on the internet.
+	full := append([]string{"--log-format", "json", "serve", "--listen", p.Addr, "--resolve-handles=false"}, args...)
 	p.Cmd = exec.Command(bin, full...)
 	p.Cmd.Stdout, p.Cmd.Stderr = p.Log, p.Log
 	// Never outlive the test binary.

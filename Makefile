@@ -34,6 +34,7 @@ lint-metrics:
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzParseEvent -fuzztime 30s ./indexer/
 	$(GO) test -run '^$$' -fuzz FuzzLoadRepo -fuzztime 30s ./backfill/
+	$(GO) test -run '^$$' -fuzz FuzzParams -fuzztime 30s ./appview/
 
 # The ingest rate of a 100k-event jetstream replay into SQLite and Bleve.
 bench-ingest:

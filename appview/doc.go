@@ -5,9 +5,36 @@
 // parameter is an XRPC error ({"error":"InvalidRequest","message":...}, HTTP
 // 400), never a 500.
 //
+// What it guarantees against clients (each locked down by a test):
+//   - no client holds a connection: the http.Server it builds (HTTPServer)
+//     bounds reading the headers and the whole request (Limits); a query
+//     with a body is refused at once with 400 and the connection closed
+//     (TestSlowRequests); headers past MaxHeaderBytes get 431
+//     (TestHeaderBound);
+//   - at most MaxInFlight requests are served at once; one more is answered
+//     503 {"error":"Overloaded"} at once (TestInFlightBound);
+//   - every answer carries X-Content-Type-Options: nosniff, and only /xrpc/
+//     answers allow other origins (TestResponseHeaders);
+//   - a client that leaves mid-request is a quiet cancellation: logged at
+//     debug, counted with status 499, never a 5xx (TestClientGoneMidSearch);
+//   - a view's record is the stored record decoded (depth at most 32, at
+//     most 64 KiB) and encoded again, never the stored bytes: valid UTF-8,
+//     audioUrl and imageUrl only if https. A record whose encoding passes
+//     8 KiB keeps its known lexicon fields but description; a row that does
+//     not decode (an old database may hold one) is served a record rebuilt
+//     from its lifted fields, so every page parses (TestServedRecord,
+//     TestOldRowsServePages). Pages are bounded in bytes that way, per view,
+//     rather than cut short: search cursors belong to the index;
+//   - the feed's first-page cache holds at most 4 MiB, oldest evicted
+//     first (TestFirstPageCacheBytes).
+//
 // Where things live:
 //   - server.go: routing, the health endpoint, request metrics;
-//   - xrpc.go: XRPC errors and parameter parsing;
-//   - feed.go: getDiscoveryFeed (its first page cached a second) and searchTracks;
-//   - view.go: trackView, the one shape a track is shown in.
+//   - limits.go: Limits, the http.Server, and what every request passes
+//     before routing (headers, the in-flight bound, bodies refused);
+//   - xrpc.go: XRPC errors and parameter parsing (FuzzParams);
+//   - feed.go: getDiscoveryFeed (its first page cached a second) and
+//     searchTracks, and their parameters;
+//   - view.go: trackView, the one shape a track is shown in;
+//   - record.go: the record as a view serves it.
 package appview

@@ -2,6 +2,7 @@ package appview
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -63,6 +64,8 @@ type Config struct {
 	// FirstPageTTL is how long the feed's first page is served from cache
 	// (default 1s; negative: never cached).
 	FirstPageTTL time.Duration
+	// Limits bound each client's hold on the server (see Limits).
+	Limits Limits
 }
 
 // Server serves the appview's HTTP endpoints.
@@ -73,13 +76,22 @@ type Server struct {
 	health  func(ctx context.Context) Health
 	log     *slog.Logger
 	mux     *http.ServeMux
+	limits  Limits
+	// inFlight holds a token per request being served (Limits.MaxInFlight).
+	inFlight chan struct{}
+	// queries are the registered query NSIDs, the only method labels.
+	queries map[string]bool
 
 	firstPage pageCache
 }
 
 // New returns a Server.
 func New(cfg Config) *Server {
-	s := &Server{store: cfg.Store, index: cfg.Index, version: cfg.Version, health: cfg.Health, log: cfg.Log, mux: http.NewServeMux()}
+	s := &Server{
+		store: cfg.Store, index: cfg.Index, version: cfg.Version, health: cfg.Health, log: cfg.Log,
+		mux: http.NewServeMux(), limits: cfg.Limits.withDefaults(), queries: map[string]bool{},
+	}
+	s.inFlight = make(chan struct{}, s.limits.MaxInFlight)
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -94,12 +106,6 @@ func New(cfg Config) *Server {
 	s.mux.HandleFunc("/xrpc/{method}", s.notImplemented)
 	s.mux.HandleFunc("GET /{$}", s.handleRoot)
 	return s
-}
-
-// ServeHTTP implements http.Handler.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Access-Control-Allow-Origin", "*") // XRPC queries are public
-	s.mux.ServeHTTP(w, r)
 }
 
 // ownMetrics is the default registry without indigo's identity-cache
@@ -134,6 +140,7 @@ func (s *Server) query(nsid string, h func(ctx context.Context, r *http.Request)
 	// Series exist from the first scrape, so a dashboard tells zero from missing.
 	requestsTotal.WithLabelValues(nsid, "200")
 	requestSeconds.WithLabelValues(nsid)
+	s.queries[nsid] = true
 	s.mux.HandleFunc("/xrpc/"+nsid, func(w http.ResponseWriter, r *http.Request) {
 		requestsTotal.WithLabelValues(nsid, strconv.Itoa(http.StatusMethodNotAllowed)).Inc()
 		w.Header().Set("Allow", "GET, HEAD")
@@ -143,17 +150,27 @@ func (s *Server) query(nsid string, h func(ctx context.Context, r *http.Request)
 		start := time.Now()
 		out, err := h(r.Context(), r)
 		status := http.StatusOK
-		if err != nil {
+		switch {
+		case err != nil && r.Context().Err() != nil && errors.Is(err, context.Canceled):
+			// The client went away: nobody to answer, nothing failed here.
+			status = statusClientClosed
+			s.log.DebugContext(r.Context(), "xrpc client went away", "method", nsid)
+		case err != nil:
 			rec := &statusRecorder{ResponseWriter: w}
 			writeError(rec, r, s.log, err)
 			status = rec.status
-		} else {
+		default:
 			writeJSON(w, status, out)
 		}
 		requestsTotal.WithLabelValues(nsid, strconv.Itoa(status)).Inc()
 		requestSeconds.WithLabelValues(nsid).Observe(time.Since(start).Seconds())
 	})
 }
+
+// statusClientClosed is nginx's "client closed request", counted for a
+// request whose client left before its answer: not a 5xx, since the
+// server did not fail.
+const statusClientClosed = 499
 
 type statusRecorder struct {
 	http.ResponseWriter

@@ -185,6 +185,9 @@ func handleResolver(c *cli.Context, store *sqlite.Store, log *slog.Logger) (*han
 		TryAuthoritativeDNS:   true,
 		SkipDNSDomainSuffixes: []string{".bsky.social"},
 		UserAgent:             "relay/" + versionString(),
+		// A declared handle that is trusted anyway needs no lookup (and a
+		// local network's .test handles would fail the whole lookup).
+		SkipHandleVerification: c.Bool("trust-declared-handles"),
 	}
 	// Errors are cached briefly: the resolver's own backoff decides retries.
 	dir := identity.NewCacheDirectory(base, 100_000, 24*time.Hour, time.Minute, 5*time.Minute)

@@ -29,6 +29,7 @@ var serveCommand = &cli.Command{
 	Usage: "consume jetstream into SQLite and the search index, and serve the XRPC appview",
 	Flags: []cli.Flag{
 		&cli.StringFlag{Name: "listen", Value: ":8080", Usage: "HTTP listen address", EnvVars: []string{"RELAY_LISTEN"}},
+		&cli.IntFlag{Name: "http-max-in-flight", Value: 256, Usage: "HTTP requests served at once; past it, 503 at once", EnvVars: []string{"RELAY_HTTP_MAX_IN_FLIGHT"}},
 		dataDirFlag,
 		&cli.StringSliceFlag{
 			Name:    "jetstream-url",
@@ -99,20 +100,18 @@ func runServe(c *cli.Context) error {
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w", c.String("listen"), err)
 	}
-	srv := &http.Server{
-		Handler: appview.New(appview.Config{
-			Store:   store,
-			Index:   idx,
-			Version: versionString(),
-			Log:     log,
-			Health: func(ctx context.Context) appview.Health {
-				return health(ctx, ingest, idx, store)
-			},
-		}),
-		ReadHeaderTimeout: 10 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-	}
+	// The appview builds its own http.Server: its timeouts, header bound and
+	// in-flight bound are part of what it guarantees (appview.Limits).
+	srv := appview.New(appview.Config{
+		Store:   store,
+		Index:   idx,
+		Version: versionString(),
+		Log:     log,
+		Health: func(ctx context.Context) appview.Health {
+			return health(ctx, ingest, idx, store)
+		},
+		Limits: appview.Limits{MaxInFlight: c.Int("http-max-in-flight")},
+	}).HTTPServer()
 	log.Info("relay serving", "addr", ln.Addr().String(), "data_dir", dataDir, "version", versionString())
 
 	if addr := c.String("pprof-listen"); addr != "" {

@@ -177,6 +177,31 @@ func TestRefusedWithoutAConnection(t *testing.T) {
 	if n := tlsSrv.conns.Load() + plainSrv.conns.Load(); n != 0 {
 		t.Fatalf("%d connections reached the loopback servers", n)
 	}
+
+	// IPv6 loopback, where the machine has it.
+	l, err := net.Listen("tcp6", "[::1]:0")
+	if err != nil {
+		t.Logf("no ipv6 loopback: %v", err)
+		return
+	}
+	var accepted atomic.Int64
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			accepted.Add(1)
+			c.Close()
+		}
+	}()
+	defer l.Close()
+	if _, err := get(ctx, c, "https://"+l.Addr().String()+"/"); !errors.Is(err, ErrForbiddenAddress) {
+		t.Fatalf("ipv6 loopback: got %v", err)
+	}
+	if n := accepted.Load(); n != 0 {
+		t.Fatalf("%d connections reached [::1]", n)
+	}
 }
 
 func TestRedirects(t *testing.T) {

@@ -23,25 +23,25 @@ import (
 // The tests share one real network: a PLC directory and a PDS on loopback.
 var (
 	netOnce sync.Once
-	net     *testnet.Network
+	testNet *testnet.Network
 	netErr  error
 )
 
 func network(t *testing.T) *testnet.Network {
 	t.Helper()
 	netOnce.Do(func() {
-		net, netErr = testnet.Start(context.Background(), testnet.Options{})
+		testNet, netErr = testnet.Start(context.Background(), testnet.Options{})
 	})
 	if netErr != nil {
 		t.Fatal(netErr)
 	}
-	return net
+	return testNet
 }
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if net != nil {
-		net.Close()
+	if testNet != nil {
+		testNet.Close()
 	}
 	os.Exit(code)
 }

@@ -2,13 +2,16 @@ package backfill
 
 import (
 	"context"
+	"net"
+	"strings"
 	"sync"
 	"time"
 
 	"golang.org/x/time/rate"
 )
 
-// hosts limits the work on each PDS host: at most perHost getRepo calls at
+// hosts limits the work on each PDS host (by name: the port is ignored,
+// else every port would be a fresh host): at most perHost getRepo calls at
 // once, at most rps per second, and none while the host is paused after a
 // 429.
 type hosts struct {
@@ -29,7 +32,18 @@ func newHosts(perHost int, rps float64) *hosts {
 	return &hosts{perHost: perHost, rps: rps, m: map[string]*host{}}
 }
 
+// hostKey is what the limits are kept by: the host name alone, lowercased,
+// so one server named with different ports (or cases, or a trailing dot)
+// shares one set of limits.
+func hostKey(name string) string {
+	if h, _, err := net.SplitHostPort(name); err == nil {
+		name = h
+	}
+	return strings.TrimSuffix(strings.ToLower(strings.Trim(name, "[]")), ".")
+}
+
 func (hs *hosts) get(name string) *host {
+	name = hostKey(name)
 	hs.mu.Lock()
 	defer hs.mu.Unlock()
 	h, ok := hs.m[name]

@@ -38,6 +38,9 @@ type Config struct {
 	PerHost     int     // repos at once on one PDS host, default 2
 	HostRate    float64 // getRepo calls per second per host, default 2
 	MaxAttempts int     // tries per repo before it stays failed, default 5
+	// MaxRepoBytes caps one repo's CAR, default DefaultMaxRepoBytes; up to
+	// Concurrency repos are held in memory at once.
+	MaxRepoBytes int64
 	// RetryBase is the first retry delay; it doubles per attempt, up to 10m.
 	RetryBase time.Duration // default 5s
 	// RateLimitPause is how long a host that answered 429 is left alone.
@@ -64,6 +67,9 @@ func (c *Config) defaults() {
 	}
 	if c.MaxAttempts <= 0 {
 		c.MaxAttempts = 5
+	}
+	if c.MaxRepoBytes <= 0 {
+		c.MaxRepoBytes = DefaultMaxRepoBytes
 	}
 	if c.RetryBase <= 0 {
 		c.RetryBase = 5 * time.Second
@@ -151,15 +157,18 @@ func Run(ctx context.Context, cfg Config) (Stats, error) {
 		sem      = make(chan struct{}, cfg.Concurrency)
 		hs       = newHosts(cfg.PerHost, cfg.HostRate)
 	)
-	w := worker{cfg: &cfg, hosts: hs}
+	w := worker{cfg: &cfg, hosts: hs, lim: limitsFor(cfg.MaxRepoBytes)}
+	// runErr is a store failure that ends the run; it still waits for the
+	// workers and stops the progress bar.
+	var runErr error
 loop:
 	for {
 		due, err := st.BackfillDue(ctx, time.Now(), cfg.MaxAttempts, 2*cfg.Concurrency)
 		if err != nil {
-			if ctx.Err() != nil {
-				break
+			if ctx.Err() == nil {
+				runErr = err
 			}
-			return stats, err
+			break
 		}
 		queued := 0
 		for _, r := range due {
@@ -184,14 +193,17 @@ loop:
 				n, err := w.do(ctx, r)
 				mu.Lock()
 				delete(inflight, r.DID)
-				if err == nil {
+				skipped := errors.Is(err, errNotDue)
+				switch {
+				case skipped:
+				case err == nil:
 					stats.Done++
 					stats.Records += n
-				} else if ctx.Err() == nil {
+				case ctx.Err() == nil:
 					stats.Failed++
 				}
 				mu.Unlock()
-				if ctx.Err() == nil {
+				if ctx.Err() == nil && !skipped {
 					prog.repoFinished(err == nil, n)
 				}
 				<-sem
@@ -218,7 +230,10 @@ loop:
 		// Nothing due and nothing running: wait for the next retry, or stop.
 		next, err := st.BackfillWaiting(ctx, cfg.MaxAttempts)
 		if err != nil {
-			return stats, err
+			if ctx.Err() == nil {
+				runErr = err
+			}
+			break
 		}
 		if next.IsZero() {
 			break
@@ -240,6 +255,9 @@ loop:
 	}
 	stats.Exhausted, _ = st.BackfillFailures(ctx2, 1000)
 	stats.Took = time.Since(start)
+	if runErr != nil {
+		return stats, runErr
+	}
 	if ctx.Err() != nil {
 		return stats, ctx.Err()
 	}
@@ -293,18 +311,35 @@ func list(ctx context.Context, st *sqlite.Store, src Source, log *slog.Logger) e
 	}
 }
 
+// errNotDue: the repo changed between listing and starting (a worker
+// finished it meanwhile); not an attempt, not counted.
+var errNotDue = errors.New("repo no longer due")
+
 type worker struct {
 	cfg   *Config
 	hosts *hosts
+	lim   repoLimits
 }
 
 // do backfills one repo and records the outcome; it returns the number of
-// tracks applied.
+// tracks applied. The attempt is counted before the fetch, so a repo that
+// kills the process (memory, a crash) uses up its attempts too.
 func (w *worker) do(ctx context.Context, r sqlite.DueRepo) (int, error) {
 	start := time.Now()
+	started, err := w.cfg.Store.StartBackfill(ctx, r, time.Now().Add(w.retryDelay(r.Attempts)))
+	if err != nil {
+		return 0, err
+	}
+	if !started {
+		return 0, errNotDue
+	}
 	n, err := w.fetchAndApply(ctx, r.DID)
 	if ctx.Err() != nil {
-		return 0, ctx.Err() // interrupted: still pending or failed as before
+		// Interrupted by a shutdown: not the repo's fault, put it back.
+		if uerr := w.cfg.Store.UndoBackfillStart(context.WithoutCancel(ctx), r); uerr != nil {
+			w.cfg.Log.Error("backfill: putting back an interrupted repo", "did", r.DID, "err", uerr)
+		}
+		return 0, ctx.Err()
 	}
 	repoSeconds.Observe(time.Since(start).Seconds())
 	if err == nil {
@@ -313,14 +348,18 @@ func (w *worker) do(ctx context.Context, r sqlite.DueRepo) (int, error) {
 		return n, nil
 	}
 	reposTotal.WithLabelValues("failed").Inc()
-	// Exponential backoff with jitter: base * 2^attempts, capped.
-	delay := min(w.cfg.RetryBase<<min(r.Attempts, 16), 10*time.Minute)
-	delay = delay/2 + rand.N(delay/2+1)
+	delay := w.retryDelay(r.Attempts)
 	w.cfg.Log.Warn("backfill: repo failed", "did", r.DID, "attempt", r.Attempts+1, "err", err, "retry_in", delay.Round(time.Millisecond))
 	if ferr := w.cfg.Store.FailBackfill(context.WithoutCancel(ctx), r.DID, err, time.Now().Add(delay)); ferr != nil {
 		return 0, errors.Join(err, ferr)
 	}
 	return 0, err
+}
+
+// retryDelay is exponential backoff with jitter: base * 2^attempts, capped.
+func (w *worker) retryDelay(attempts int) time.Duration {
+	delay := min(w.cfg.RetryBase<<min(attempts, 16), 10*time.Minute)
+	return delay/2 + rand.N(delay/2+1)
 }
 
 func (w *worker) fetchAndApply(ctx context.Context, did syntax.DID) (int, error) {
@@ -332,7 +371,7 @@ func (w *worker) fetchAndApply(ctx context.Context, did syntax.DID) (int, error)
 	if err != nil {
 		return 0, err
 	}
-	snap, err := fetchRepo(ctx, w.cfg.HTTPClient, ident)
+	snap, err := fetchRepo(ctx, w.cfg.HTTPClient, ident, w.lim)
 	release()
 	if errors.Is(err, errRateLimited) {
 		w.hosts.pause(host, w.cfg.RateLimitPause)

@@ -49,15 +49,15 @@ const (
 
 // Reasons a CAR is refused.
 var (
-	errRepoTooBig   = errors.New("repo over the size cap")
+	errRepoTooBig    = errors.New("repo over the size cap")
 	errTooManyBlocks = errors.New("repo over the block cap")
-	errBadCAR       = errors.New("malformed CAR")
-	errBadBlock     = errors.New("block does not match its CID")
-	errMSTShared    = errors.New("MST node reached twice")
-	errMSTDepth     = errors.New("MST deeper than the cap")
-	errMSTMissing   = errors.New("MST node missing from the CAR")
-	errMSTBad       = errors.New("malformed MST node")
-	errMSTOrder     = errors.New("MST keys out of order")
+	errBadCAR        = errors.New("malformed CAR")
+	errBadBlock      = errors.New("block does not match its CID")
+	errMSTShared     = errors.New("MST node reached twice")
+	errMSTDepth      = errors.New("MST deeper than the cap")
+	errMSTMissing    = errors.New("MST node missing from the CAR")
+	errMSTBad        = errors.New("malformed MST node")
+	errMSTOrder      = errors.New("MST keys out of order")
 )
 
 // repoLimits bound what loading one repo may cost.

@@ -5,8 +5,9 @@
 // Repos come from sources (a relay's listReposByCollection, a PDS's
 // listRepos, or DIDs named by the operator). Each repo's DID is resolved to
 // its PDS with indigo's identity directory, its CAR is fetched with
-// com.atproto.sync.getRepo, loaded and verified with indigo's atproto/repo
-// (the commit signature against the DID's key), and its tracks are applied
+// com.atproto.sync.getRepo, loaded by our own bounded CAR loader (car.go;
+// indigo's LoadRepoFromCAR costs 2^depth on shared subtrees), its commit
+// signature verified with indigo against the DID's key, and its tracks applied
 // as one snapshot: puts at the snapshot's rev, and deletes for tracks the
 // store holds that the repo no longer has.
 //
@@ -17,8 +18,16 @@
 //     a second run continues where an interrupted one stopped;
 //   - nothing silently dropped: a repo that fails keeps its error and is
 //     retried with backoff up to MaxAttempts, and stays listed as failed;
-//   - polite: bounded concurrency overall and per PDS host, a per-host rate
-//     limit, and a pause for a host that answers 429;
+//   - an attempt is counted before its fetch: a repo that kills the process
+//     (memory, a crash) is given up after MaxAttempts like any failure; a
+//     shutdown during a fetch takes its attempt back;
+//   - bounded by the CAR: loading a repo holds at most MaxRepoBytes of
+//     blocks (each checked against its CID) and walks each MST node once
+//     (a node reached twice, a tree deeper than 32, a key out of order is
+//     refused), checking the context throughout;
+//   - polite: bounded concurrency overall and per PDS host name (whatever
+//     the port), a per-host rate limit, and a pause for a host that
+//     answers 429;
 //   - not a proxy into private networks: a PDS endpoint from a DID document
 //     is fetched with Config.HTTPClient (by default an outbound client:
 //     public https addresses only), using only the endpoint's scheme and
@@ -28,6 +37,7 @@
 // Where things live:
 //   - backfill.go: Run, the dispatcher and workers, retries;
 //   - repo.go: fetching, verifying and reading one repo;
+//   - car.go: the bounded CAR loader and MST walk;
 //   - source.go: where repos come from;
 //   - hosts.go: per-host concurrency and rate limits;
 //   - progress.go: the terminal progress bar and plain log lines;

@@ -16,7 +16,6 @@ import (
 	"github.com/bluesky-social/indigo/atproto/atclient"
 	"github.com/bluesky-social/indigo/atproto/atdata"
 	"github.com/bluesky-social/indigo/atproto/identity"
-	"github.com/bluesky-social/indigo/atproto/repo"
 	"github.com/bluesky-social/indigo/atproto/syntax"
 	"github.com/ipfs/go-cid"
 
@@ -106,17 +105,19 @@ func printableASCII(s string) bool {
 
 // fetchRepo downloads the repo, checks its commit was signed by the DID's
 // current key, and reads out its tracks.
-func fetchRepo(ctx context.Context, client *http.Client, ident *identity.Identity) (*snapshot, error) {
+func fetchRepo(ctx context.Context, client *http.Client, ident *identity.Identity, lim repoLimits) (*snapshot, error) {
 	did := ident.DID
 	body, err := getRepo(ctx, client, ident.PDSEndpoint(), did)
 	if err != nil {
 		return nil, err
 	}
 	defer body.Close()
-	commit, r, err := repo.LoadRepoFromCAR(ctx, body)
+	// Not repo.LoadRepoFromCAR: see car.go.
+	r, err := loadCAR(ctx, body, lim)
 	if err != nil {
 		return nil, fmt.Errorf("loading repo CAR of %s: %w", did, err)
 	}
+	commit := r.commit
 	if commit.DID != did.String() {
 		return nil, fmt.Errorf("repo of %s holds a commit for %s", did, commit.DID)
 	}
@@ -134,34 +135,38 @@ func fetchRepo(ctx context.Context, client *http.Client, ident *identity.Identit
 
 	snap := &snapshot{rev: rev.String()}
 	prefix := relay.TrackCollection + "/"
-	err = r.MST.Walk(func(key []byte, val cid.Cid) error {
-		k := string(key)
-		if !strings.HasPrefix(k, prefix) {
-			return nil
+	// The whole tree is walked first, so a repo the walk refuses logs and
+	// counts no rejected records.
+	type entry struct {
+		rkey string
+		val  cid.Cid
+	}
+	var entries []entry
+	err = r.walk(ctx, func(k string, val cid.Cid) error {
+		if rkey, ok := strings.CutPrefix(k, prefix); ok {
+			entries = append(entries, entry{rkey, val})
 		}
-		t, err := readTrack(ctx, r, did, strings.TrimPrefix(k, prefix), val, snap.rev)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reading the tree of %s: %w", did, err)
+	}
+	for _, e := range entries {
+		t, err := readTrack(ctx, r, did, e.rkey, e.val, snap.rev)
 		if err != nil {
 			var rej *indexer.RejectError
 			if errors.As(err, &rej) {
 				snap.rejected++
 				rejectedTotal.WithLabelValues(rej.Reason).Inc()
 				slog.WarnContext(ctx, "backfill: record rejected", "uri", rej.Subject, "reason", rej.Reason, "err", rej.Err)
-				return nil
+				continue
 			}
-			return err
+			return nil, fmt.Errorf("reading tracks of %s: %w", did, err)
 		}
 		snap.tracks = append(snap.tracks, t)
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("reading tracks of %s: %w", did, err)
 	}
 	return snap, nil
 }
-
-// MaxRepoBytes caps one repo's CAR: a repo is read into memory whole, and a
-// few run at once.
-const MaxRepoBytes = 1 << 30
 
 // getRepo streams com.atproto.sync.getRepo from the PDS (indigo's generated
 // client reads the whole body unbounded). client bounds the body and the
@@ -199,7 +204,7 @@ func getRepo(ctx context.Context, client *http.Client, pds string, did syntax.DI
 		}
 		return nil, fmt.Errorf("getRepo %s: %s", did, reason)
 	}
-	return &capped{r: io.LimitReader(resp.Body, MaxRepoBytes+1), c: resp.Body, did: did}, nil
+	return resp.Body, nil
 }
 
 // repoClient is getRepo's client when the config names none: the network's
@@ -215,37 +220,18 @@ func mustClient(o outbound.Options) *http.Client {
 	return c
 }
 
-// capped fails a read past MaxRepoBytes rather than truncating silently.
-type capped struct {
-	r   io.Reader
-	c   io.Closer
-	n   int64
-	did syntax.DID
-}
-
-func (c *capped) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n += int64(n)
-	if c.n > MaxRepoBytes {
-		return n, fmt.Errorf("repo of %s is over %d bytes", c.did, int64(MaxRepoBytes))
-	}
-	return n, err
-}
-
-func (c *capped) Close() error { return c.c.Close() }
-
 // readTrack decodes one record block and validates it exactly as a live
 // event's record is.
-func readTrack(ctx context.Context, r *repo.Repo, did syntax.DID, rkey string, c cid.Cid, rev string) (*relay.Track, error) {
+func readTrack(ctx context.Context, r *carRepo, did syntax.DID, rkey string, c cid.Cid, rev string) (*relay.Track, error) {
 	uri := "at://" + did.String() + "/" + relay.TrackCollection + "/" + rkey
 	if _, err := syntax.ParseTID(rkey); err != nil {
 		return nil, &indexer.RejectError{Reason: indexer.ReasonBadRKey, Subject: uri, Err: err}
 	}
-	blk, err := r.RecordStore.Get(ctx, c)
-	if err != nil {
-		return nil, fmt.Errorf("record block of %s: %w", uri, err)
+	blk, ok := r.record(c)
+	if !ok {
+		return nil, fmt.Errorf("record block of %s (%s) not in the CAR", uri, c)
 	}
-	rec, err := atdata.UnmarshalCBOR(blk.RawData())
+	rec, err := atdata.UnmarshalCBOR(blk)
 	if err != nil {
 		return nil, &indexer.RejectError{Reason: indexer.ReasonInvalidRecord, Subject: uri, Err: err}
 	}

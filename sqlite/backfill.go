@@ -70,17 +70,20 @@ ON CONFLICT (source) DO UPDATE SET cursor = excluded.cursor, complete = excluded
 	return nil
 }
 
-// DueRepo is a repo to backfill now, with the attempts it already had.
+// DueRepo is a repo to backfill now, with the attempts it already had and
+// the state it was in (for UndoBackfillStart).
 type DueRepo struct {
-	DID      syntax.DID
-	Attempts int
+	DID       syntax.DID
+	Attempts  int
+	State     string
+	LastError string
 }
 
 // BackfillDue returns up to limit repos to work on now: pending ones, and
 // failed ones whose retry time has come and that have attempts left.
 func (s *Store) BackfillDue(ctx context.Context, now time.Time, maxAttempts, limit int) ([]DueRepo, error) {
 	rows, err := s.r.QueryContext(ctx, `
-SELECT did, attempts FROM backfill_repos
+SELECT did, attempts, state, last_error FROM backfill_repos
 WHERE state = 'pending' OR (state = 'failed' AND attempts < ? AND next_attempt_at <= ?)
 ORDER BY next_attempt_at, did LIMIT ?`, maxAttempts, now.UnixMicro(), limit)
 	if err != nil {
@@ -93,7 +96,7 @@ ORDER BY next_attempt_at, did LIMIT ?`, maxAttempts, now.UnixMicro(), limit)
 			d string
 			r DueRepo
 		)
-		if err := rows.Scan(&d, &r.Attempts); err != nil {
+		if err := rows.Scan(&d, &r.Attempts, &r.State, &r.LastError); err != nil {
 			return nil, fmt.Errorf("reading due backfill repo: %w", err)
 		}
 		r.DID = syntax.DID(d)
@@ -130,10 +133,52 @@ func (s *Store) BackfillWaiting(ctx context.Context, maxAttempts int) (time.Time
 	return time.UnixMicro(at.Int64), nil
 }
 
-// FailBackfill records a failed attempt at a repo and when to try again.
+// ErrAttemptUnfinished is the error a repo keeps when the process stopped
+// during its attempt (killed, out of memory) and nothing recorded an end.
+const ErrAttemptUnfinished = "attempt did not finish: the process stopped during it"
+
+// StartBackfill counts an attempt at a repo before it is made, and marks it
+// failed with ErrAttemptUnfinished, due again at retryAt: a repo whose fetch
+// kills the process is then given up after its attempts like any other
+// failure, not fetched again at every restart. FailBackfill or ResyncRepo
+// records how the attempt ended; UndoBackfillStart takes it back.
+//
+// It starts the attempt only if the repo is still as BackfillDue listed it
+// (same state and attempts), and reports whether it did: a repo finished or
+// started by someone else since (a worker, another process) is left alone.
+func (s *Store) StartBackfill(ctx context.Context, r DueRepo, retryAt time.Time) (bool, error) {
+	res, err := s.w.ExecContext(ctx, `
+UPDATE backfill_repos SET state = 'failed', attempts = attempts + 1, last_error = ?, next_attempt_at = ?, updated_at = ?
+WHERE did = ? AND state = ? AND attempts = ?`,
+		ErrAttemptUnfinished, retryAt.UnixMicro(), time.Now().UnixMicro(), r.DID.String(), r.State, r.Attempts)
+	if err != nil {
+		return false, fmt.Errorf("recording backfill attempt of %s: %w", r.DID, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("recording backfill attempt of %s: %w", r.DID, err)
+	}
+	return n == 1, nil
+}
+
+// UndoBackfillStart puts a repo back as it was before StartBackfill (due at
+// once): the attempt was interrupted by a shutdown, not failed.
+func (s *Store) UndoBackfillStart(ctx context.Context, r DueRepo) error {
+	_, err := s.w.ExecContext(ctx, `
+UPDATE backfill_repos SET state = ?, attempts = ?, last_error = ?, next_attempt_at = 0, updated_at = ?
+WHERE did = ? AND state = 'failed' AND last_error = ?`,
+		r.State, r.Attempts, r.LastError, time.Now().UnixMicro(), r.DID.String(), ErrAttemptUnfinished)
+	if err != nil {
+		return fmt.Errorf("undoing backfill attempt of %s: %w", r.DID, err)
+	}
+	return nil
+}
+
+// FailBackfill records how a failed attempt ended (StartBackfill counted
+// it) and when to try again.
 func (s *Store) FailBackfill(ctx context.Context, did syntax.DID, cause error, retryAt time.Time) error {
 	_, err := s.w.ExecContext(ctx, `
-UPDATE backfill_repos SET state = 'failed', attempts = attempts + 1, last_error = ?, next_attempt_at = ?, updated_at = ?
+UPDATE backfill_repos SET state = 'failed', last_error = ?, next_attempt_at = ?, updated_at = ?
 WHERE did = ?`, cause.Error(), retryAt.UnixMicro(), time.Now().UnixMicro(), did.String())
 	if err != nil {
 		return fmt.Errorf("recording backfill failure of %s: %w", did, err)

@@ -31,6 +31,7 @@ var backfillFlags = []cli.Flag{
 	&cli.IntFlag{Name: "per-host", Value: 2, Usage: "repos fetched at once from one PDS host", EnvVars: []string{"RELAY_PER_HOST"}},
 	&cli.Float64Flag{Name: "host-rate", Value: 2, Usage: "getRepo calls per second to one PDS host", EnvVars: []string{"RELAY_HOST_RATE"}},
 	&cli.IntFlag{Name: "max-attempts", Value: 5, Usage: "tries per repo before it is left failed", EnvVars: []string{"RELAY_MAX_ATTEMPTS"}},
+	&cli.Int64Flag{Name: "max-repo-bytes", Value: backfill.DefaultMaxRepoBytes, Usage: "largest repo CAR fetched (bytes); up to --concurrency of them are held in memory at once, each at most about twice this", EnvVars: []string{"RELAY_MAX_REPO_BYTES"}},
 	&cli.DurationFlag{Name: "retry-base", Value: 5 * time.Second, Usage: "first retry delay of a failed repo (doubles per attempt)", EnvVars: []string{"RELAY_RETRY_BASE"}},
 }
 
@@ -81,6 +82,7 @@ func backfillConfig(c *cli.Context, store *sqlite.Store) (backfill.Config, error
 		PerHost:              c.Int("per-host"),
 		HostRate:             c.Float64("host-rate"),
 		MaxAttempts:          c.Int("max-attempts"),
+		MaxRepoBytes:         c.Int64("max-repo-bytes"),
 		RetryBase:            c.Duration("retry-base"),
 		Log:                  slog.Default(),
 	}

@@ -25,7 +25,10 @@ const (
 	kindNewest    = "n"
 	kindRelevance = "r"
 
-	maxCursorLen = 1024
+	// maxCursorLen fits a cursor carrying any track's at-uri: a DID may be
+	// 2 KB (did:web), and a cursor naming a hostile artist's track at a
+	// page boundary must not break the page after it for everyone.
+	maxCursorLen = 4096
 
 	snapshotTTL = 10 * time.Minute
 	// snapshotMaxBytes bounds the memory of frozen rankings (a full one,

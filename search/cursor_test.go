@@ -50,7 +50,7 @@ func TestBadQueries(t *testing.T) {
 		{"cursor not base64", Query{Text: "electronic", Limit: 1, Cursor: "!!!"}, ErrBadCursor},
 		{"cursor not json", Query{Text: "electronic", Limit: 1, Cursor: b64("nope")}, ErrBadCursor},
 		{"cursor unknown field", Query{Text: "electronic", Limit: 1, Cursor: b64(`{"k":"r","t":"00","x":1}`)}, ErrBadCursor},
-		{"cursor too long", Query{Text: "electronic", Limit: 1, Cursor: strings.Repeat("A", 2000)}, ErrBadCursor},
+		{"cursor too long", Query{Text: "electronic", Limit: 1, Cursor: strings.Repeat("A", maxCursorLen+1)}, ErrBadCursor},
 		{"newest cursor for relevance", Query{Text: "electronic", Limit: 1, Cursor: newest.Cursor}, ErrBadCursor},
 		{"relevance cursor for newest", Query{Text: "electronic", Limit: 1, Sort: SortNewest, Cursor: first.Cursor}, ErrBadCursor},
 		{"newest cursor bad time", Query{Text: "electronic", Limit: 1, Sort: SortNewest, Cursor: b64(`{"k":"n","a":["soon","at://x"]}`)}, ErrBadCursor},

@@ -4,8 +4,11 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/bluesky-social/indigo/atproto/syntax"
 
 	"github.com/relaymusic/relay"
 )
@@ -279,5 +282,27 @@ func TestRelevanceCursorSurvivesFlood(t *testing.T) {
 				t.Fatalf("pages after the flood give %v\nwant %v", got, full)
 			}
 		})
+	}
+}
+
+// TestCursorLongDID: a track whose at-uri carries a 2 KB did:web at a page
+// boundary does not break the next page, in either sort.
+func TestCursorLongDID(t *testing.T) {
+	ix, _ := openTemp(t)
+	long := syntax.DID("did:web:" + strings.Repeat("a", 2000))
+	var tracks []*relay.Track
+	for i := range 4 {
+		tr := track(fmt.Sprintf("long%d", i), "Long Band", "Long Name", "", "", nil, t0.Add(time.Duration(i)*time.Hour))
+		tr.DID = long
+		tracks = append(tracks, tr)
+	}
+	if err := ix.Apply(context.Background(), changes(1, tracks...)); err != nil {
+		t.Fatal(err)
+	}
+	for _, sort := range []Sort{SortRelevance, SortNewest} {
+		got := pages(t, Query{Text: "long name", Limit: 1, Sort: sort}, func(int) *Index { return ix })
+		if n := len(slices.Concat(got...)); n != 4 {
+			t.Errorf("sort %v: paged through %d of 4 tracks: %v", sort, n, got)
+		}
 	}
 }

@@ -259,11 +259,10 @@ func TestMigrateActors(t *testing.T) {
 	// Back to the old shape: no resolver columns, actors rows for the
 	// network, and bob's tracks without one.
 	for _, q := range []string{
-		`DROP INDEX actors_handle_todo`,
-		`ALTER TABLE actors DROP COLUMN handle_attempts`,
-		`ALTER TABLE actors DROP COLUMN handle_next_at`,
-		`DELETE FROM actors WHERE did = '` + bob.String() + `'`,
-		`UPDATE actors SET handle = 'alice.example.com', active = 0, status = 'deactivated'`,
+		`DROP TABLE actors`,
+		`CREATE TABLE actors (did TEXT PRIMARY KEY, handle TEXT NOT NULL DEFAULT '', active INTEGER NOT NULL DEFAULT 1,
+			status TEXT NOT NULL DEFAULT '', updated_at INTEGER NOT NULL DEFAULT 0)`,
+		`INSERT INTO actors (did, handle, active, status) VALUES ('` + alice.String() + `', 'alice.example.com', 0, 'deactivated')`,
 		`INSERT INTO actors (did, handle) VALUES ('did:plc:nobody1', 'n1.example.com'), ('did:plc:nobody2', 'n2.example.com')`,
 		`PRAGMA user_version = 0`,
 	} {
@@ -281,8 +280,12 @@ func TestMigrateActors(t *testing.T) {
 	if n := actorRows(t, s); n != 2 {
 		t.Errorf("actors rows after migration = %d, want 2", n)
 	}
-	// alice keeps her state: still hidden.
+	// alice keeps her state: still hidden, her handle known.
 	assertFeed(t, s, []string{"b"})
+	var h string
+	if err := s.r.QueryRow(`SELECT handle FROM actors WHERE did = ?`, alice.String()).Scan(&h); err != nil || h != "alice.example.com" {
+		t.Errorf("alice's handle after migration = %q, %v", h, err)
+	}
 	due, err := s.UnresolvedActors(ctx, time.Now(), 10)
 	if err != nil {
 		t.Fatal(err)

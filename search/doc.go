@@ -36,6 +36,9 @@
 //   - cursors are client input: bounded, strictly parsed, tied to their
 //     query by a hash; a forged one is ErrBadCursor or a page, never more
 //     work than a first search (TestBadQueries, FuzzDecodeCursor).
+//   - a damaged index never stops the service: OpenCurrent moves aside an
+//     index that fails to open or read back and rebuilds it from SQLite
+//     (TestOpenCurrentRebuildsDamaged).
 //
 // Files:
 //   - doc.go: this overview.

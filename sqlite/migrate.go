@@ -29,15 +29,23 @@ func migrate(ctx context.Context, db *sql.DB) error {
 	if v >= schemaVersion {
 		return nil
 	}
-	var hasActors int
-	if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'actors'`).Scan(&hasActors); err != nil {
-		return fmt.Errorf("reading schema: %w", err)
-	}
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("beginning migration: %w", err)
 	}
 	defer tx.Rollback()
+	// Again under the write lock: a relay backfill opening the same file
+	// at the same moment may have migrated it while we waited.
+	if err := tx.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&v); err != nil {
+		return fmt.Errorf("reading schema version: %w", err)
+	}
+	if v >= schemaVersion {
+		return nil
+	}
+	var hasActors int
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'actors'`).Scan(&hasActors); err != nil {
+		return fmt.Errorf("reading schema: %w", err)
+	}
 	if hasActors == 1 {
 		if err := actorsWithTracks(ctx, tx); err != nil {
 			return err

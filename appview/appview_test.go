@@ -23,7 +23,7 @@ import (
 
 // env is a real store and index behind a real HTTP server.
 type env struct {
-	t     *testing.T
+	t     testing.TB
 	store *sqlite.Store
 	index *search.Index
 	srv   *httptest.Server
@@ -32,15 +32,15 @@ type env struct {
 	n     int    // tracks written
 }
 
-func newEnv(t *testing.T) *env { return newEnvTTL(t, -1) }
+func newEnv(t testing.TB) *env { return newEnvTTL(t, -1) }
 
-func newEnvTTL(t *testing.T, firstPageTTL time.Duration) *env {
+func newEnvTTL(t testing.TB, firstPageTTL time.Duration) *env {
 	return newEnvWith(t, func(c *Config) { c.FirstPageTTL = firstPageTTL })
 }
 
 // newEnvWith serves the appview through the http.Server it builds itself
 // (Server.HTTPServer), as serve does, with cfg adjusted by set.
-func newEnvWith(t *testing.T, set func(*Config)) *env {
+func newEnvWith(t testing.TB, set func(*Config)) *env {
 	t.Helper()
 	dir := t.TempDir()
 	ctx := context.Background()

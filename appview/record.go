@@ -83,13 +83,25 @@ func decodeRecord(raw []byte) (map[string]any, error) {
 	if len(raw) > maxStoredRecordBytes {
 		return nil, fmt.Errorf("record is %d bytes, over %d", len(raw), maxStoredRecordBytes)
 	}
-	if err := checkDepth(raw, maxRecordDepth); err != nil {
+	longNumber, err := scanRecord(raw, maxRecordDepth)
+	if err != nil {
 		return nil, err
 	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber() // integers past 2^53 stay exact
 	var rec map[string]any
-	if err := dec.Decode(&rec); err != nil {
+	if longNumber {
+		// A float64 holds integers exactly up to 2^53 (16 digits): past
+		// that, numbers are kept as their text. The stream decoder that can
+		// do so costs three times Unmarshal, so only such records take it.
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.UseNumber()
+		err = dec.Decode(&rec)
+		if err == nil && dec.More() {
+			err = errors.New("data after the record")
+		}
+	} else {
+		err = json.Unmarshal(raw, &rec)
+	}
+	if err != nil {
 		return nil, fmt.Errorf("decoding record: %w", err)
 	}
 	if rec == nil {
@@ -105,11 +117,20 @@ func decodeRecord(raw []byte) (map[string]any, error) {
 	return rec, nil
 }
 
-// checkDepth fails if raw nests arrays and objects deeper than max. It only
-// counts brackets outside strings: the decoder that follows checks the rest.
-func checkDepth(raw []byte, max int) error {
-	depth, inString, escaped := 0, false, false
+// scanRecord fails if raw nests arrays and objects deeper than max, and
+// reports whether it has a run of more than 15 digits outside strings (a
+// number a float64 may not hold exactly). It only looks at brackets and
+// digits outside strings: the decoder that follows checks the rest.
+func scanRecord(raw []byte, max int) (longNumber bool, err error) {
+	depth, digits, inString, escaped := 0, 0, false, false
 	for _, c := range raw {
+		if !inString && c >= '0' && c <= '9' {
+			if digits++; digits > 15 {
+				longNumber = true
+			}
+			continue
+		}
+		digits = 0
 		switch {
 		case inString:
 			switch {
@@ -125,13 +146,13 @@ func checkDepth(raw []byte, max int) error {
 		case c == '{' || c == '[':
 			depth++
 			if depth > max {
-				return fmt.Errorf("record nests deeper than %d", max)
+				return false, fmt.Errorf("record nests deeper than %d", max)
 			}
 		case c == '}' || c == ']':
 			depth--
 		}
 	}
-	return nil
+	return longNumber, nil
 }
 
 // liftedRecord rebuilds a record from the fields the store lifted out of it.

@@ -11,8 +11,8 @@ import (
 	"github.com/relaymusic/relay"
 )
 
-// DefaultRelay is the public relay that answers listReposByCollection.
-const DefaultRelay = "https://relay1.us-east.bsky.network"
+// DefaultATProtoRelay is the public ATProto relay that answers listReposByCollection.
+const DefaultATProtoRelay = "https://relay1.us-east.bsky.network"
 
 // Source lists repos to backfill, a page at a time.
 type Source interface {

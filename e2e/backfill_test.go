@@ -201,7 +201,7 @@ func (r backfillResult) handled() int { return r.done + r.exhausted }
 func runBackfillFrom(t testing.TB, ctx context.Context, src, dataDir string) backfillResult {
 	t.Helper()
 	args := []string{"--log-format", "json", "backfill", "--data-dir", dataDir,
-		"--relay", src, "--plc-url", tn.PLCURL, "--retry-base", "100ms", "--trust-declared-handles"}
+		"--atproto-relay", src, "--plc-url", tn.PLCURL, "--retry-base", "100ms", "--trust-declared-handles"}
 	if backfillAllowsPrivate() {
 		args = append(args, "--allow-private-network")
 	}

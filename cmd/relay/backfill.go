@@ -21,7 +21,7 @@ import (
 
 // backfillFlags are shared by `relay backfill` and `relay serve --backfill`.
 var backfillFlags = []cli.Flag{
-	&cli.StringSliceFlag{Name: "relay", Usage: "list repos with tracks from this relay (com.atproto.sync.listReposByCollection); the default source when no other is given", EnvVars: []string{"RELAY_RELAY"}},
+	&cli.StringSliceFlag{Name: "atproto-relay", Usage: "list repos with tracks from this ATProto relay (com.atproto.sync.listReposByCollection); the default source when no other is given", EnvVars: []string{"RELAY_ATPROTO_RELAY"}},
 	&cli.StringSliceFlag{Name: "pds", Usage: "list every repo of this PDS (com.atproto.sync.listRepos)", EnvVars: []string{"RELAY_PDS"}},
 	&cli.StringSliceFlag{Name: "did", Usage: "backfill this account (repeatable); done again even if done before", EnvVars: []string{"RELAY_DID"}},
 	&cli.StringFlag{Name: "plc-url", Value: "https://plc.directory", Usage: "PLC directory for resolving did:plc", EnvVars: []string{"RELAY_PLC_URL"}},
@@ -38,7 +38,7 @@ var backfillFlags = []cli.Flag{
 var backfillCommand = &cli.Command{
 	Name:  "backfill",
 	Usage: "find and index tracks published before the service started (safe beside a running relay serve)",
-	Description: "Repos come from --relay (default the public relay), --pds or --did. Progress is kept in SQLite:\n" +
+	Description: "Repos come from --atproto-relay (default the public ATProto relay), --pds or --did. Progress is kept in SQLite:\n" +
 		"a run that is interrupted continues where it stopped. A running relay serve on the same --data-dir\n" +
 		"picks the tracks up into search; otherwise the next start does.",
 	Flags: append([]cli.Flag{dataDirFlag}, backfillFlags...),
@@ -96,9 +96,9 @@ func backfillConfig(c *cli.Context, store *sqlite.Store) (backfill.Config, error
 	for _, u := range c.StringSlice("pds") {
 		cfg.Sources = append(cfg.Sources, backfill.NewPDSSource(u))
 	}
-	relays := c.StringSlice("relay")
+	relays := c.StringSlice("atproto-relay")
 	if len(relays) == 0 && len(cfg.Sources) == 0 && len(cfg.DIDs) == 0 {
-		relays = []string{backfill.DefaultRelay}
+		relays = []string{backfill.DefaultATProtoRelay}
 	}
 	for _, u := range relays {
 		cfg.Sources = append(cfg.Sources, backfill.NewRelaySource(u))
@@ -122,7 +122,7 @@ func outboundClients(c *cli.Context) (dir, repos *http.Client, err error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("--plc-url: %w", err)
 	}
-	trusted := append(append([]string{}, c.StringSlice("pds")...), c.StringSlice("relay")...)
+	trusted := append(append([]string{}, c.StringSlice("pds")...), c.StringSlice("atproto-relay")...)
 	repos, err = outbound.New(outbound.Options{
 		AllowPrivateNetwork: allow,
 		Trusted:             trusted,

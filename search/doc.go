@@ -15,8 +15,15 @@
 //   - doc id = the track's at-uri; Bleve stores no field values, no _all
 //     field, no term vectors, and has no dynamic mapping, so the index holds
 //     only what queries need.
-//   - the analyzer "music" (ASCII folding, Unicode words, lower case, no stop
-//     words, no stemming) analyses both documents and query text.
+//   - the analyzer "music" (ASCII folding, Unicode words, lower case, the
+//     accent filter of fold.go, no stop words, no stemming) analyses both
+//     documents and query text; an index built under other rules is rebuilt
+//     at start (ErrMappingChanged).
+//   - one process holds the index (Bleve locks it): the serving process
+//     follows the outbox whoever wrote it, so `relay backfill` beside
+//     `relay serve` writes SQLite only. The follower relies on outbox
+//     sequence numbers being commit-ordered and gap-free (Source states it;
+//     storetest checks it).
 //   - typo tolerance counts runes (0 edits up to 3, 1 from 4, 2 from 8) with
 //     the first letter fixed, on title, artist and album; it runs only when
 //     nothing matches exactly or as a prefix (as Typesense does by default),
@@ -43,8 +50,12 @@
 // Files:
 //   - doc.go: this overview.
 //   - mapping.go: analyzers, field mapping, and the Bleve document of a track.
+//   - fold.go: the token filter that folds accents Bleve's ASCII folding
+//     leaves (Greek tonos, stray Latin marks) and keeps marks that change
+//     letters in other scripts.
 //   - index.go: Open/Close, AppliedSeq, Apply (docs + seq in one batch), DocCount.
-//   - follow.go: Source, CatchUp and Follow (woken by commits, polling for
+//   - follow.go: Source and Outbox (the ordering the follower relies on),
+//     CatchUp (batches of 4000) and Follow (woken by commits, polling for
 //     other processes' writes, pruning what it applied).
 //   - rebuild.go: Rebuild, the bulk build behind `relay reindex`, merged
 //     before it is swapped in.

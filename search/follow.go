@@ -9,11 +9,25 @@ import (
 	"github.com/relaymusic/relay"
 )
 
-// Source is what the store offers the index (the SQLite store implements it).
+// Source is what the store offers the index: its outbox, read in order.
+//
+// The follower relies on two properties of sequence numbers, and a backend
+// must guarantee both (storetest checks them under concurrent writers):
+//   - commit-ordered: a seq becomes visible to Changes only once every
+//     lower seq is, however many writers commit at once; the follower asks
+//     for "after the last seq I applied" and would step over an entry that
+//     committed later with a lower number;
+//   - gap-free: each commit's entries take the next numbers after the last
+//     commit's, so an index that applied seq n and sees the outbox floor at
+//     n+1 has missed nothing (OpenCurrent's "applied >= floor-1").
+//
+// Every change to what search shows (a track's searchable fields, or
+// whether it is visible) gets an entry in the same transaction as the
+// change; an event that changes nothing gets none.
 type Source interface {
 	// Changes returns up to limit outbox entries with seq > after, in seq
-	// order, each with the track's current visible state (nil Track = not
-	// visible).
+	// order, each with the track's current searchable state (id, title,
+	// artist, album, genre, tags, sortAt); a nil Track means not visible.
 	Changes(ctx context.Context, after int64, limit int) ([]relay.Change, error)
 }
 
@@ -23,7 +37,7 @@ type Source interface {
 const catchUpBatch = 4000
 
 // CatchUp applies everything src has after AppliedSeq, in batches of up to
-// 1000, until it has nothing more; it returns the number applied.
+// catchUpBatch, until it has nothing more; it returns the number applied.
 func (ix *Index) CatchUp(ctx context.Context, src Source) (int, error) {
 	total := 0
 	for {
@@ -61,9 +75,10 @@ func (ix *Index) CatchUp(ctx context.Context, src Source) (int, error) {
 // head, and pruning what the index has applied.
 type Outbox interface {
 	Source
-	// OutboxSeq is the highest sequence ever written.
+	// OutboxSeq is the highest sequence ever written, pruned or not; a
+	// number is never reused.
 	OutboxSeq(ctx context.Context) (int64, error)
-	// PruneOutbox drops entries up to and including seq.
+	// PruneOutbox drops entries up to and including seq, and nothing else.
 	PruneOutbox(ctx context.Context, seq int64) error
 }
 

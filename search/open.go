@@ -23,6 +23,9 @@ type Store interface {
 	Outbox
 	// OutboxFloor is the lowest sequence still in the outbox (0: empty).
 	OutboxFloor(ctx context.Context) (int64, error)
+	// VisibleTracks iterates over every visible track (live, account
+	// active) with its searchable fields, for a rebuild; the rebuild reads
+	// OutboxSeq first, so a change committed meanwhile is replayed after.
 	VisibleTracks(ctx context.Context) iter.Seq2[*relay.Track, error]
 }
 

@@ -1,7 +1,9 @@
 // Package sqlite is relay's store: the truth about tracks and accounts, in one
 // SQLite file in WAL mode with one writer connection and a pool of readers.
 //
-// Invariants it keeps (DESIGN.md):
+// It meets the store contract its consumers declare (indexer.Store,
+// search.Source, appview.Store, backfill's store), checked by storetest in
+// conformance_test.go. Invariants it keeps:
 //   - a track row changes only for an event whose rev is newer than the row's;
 //     a delete leaves a tombstone with its rev, so nothing older resurrects it;
 //   - the jetstream cursor is written in the same transaction as the rows its

@@ -1,5 +1,7 @@
 // Command relay is relay's discovery service: one binary whose subcommands
-// run the service (serve) and maintain its data (reindex). It parses flags
+// run the service (serve: jetstream in, the search index in step, the XRPC
+// appview out), find what was published before it started (backfill, beside
+// a running serve or alone) and maintain its data (reindex). It parses flags
 // and wires the packages together; the work happens in them.
 package main
 

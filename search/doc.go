@@ -64,10 +64,14 @@
 //     (moved aside to <dir>.damaged-<time>, only the latest kept; Bleve's
 //     panics on damaged segments are recovered into errors), and
 //     RebuildFrom a store. A damaged index never stops the service.
-//   - metrics.go: the relay_index_* metrics, relay_index_rebuilds_total
-//     counting OpenCurrent's rebuilds by reason.
+//   - metrics.go: Metrics (relay_index_lag_entries, and
+//     relay_index_rebuilds_total counting OpenCurrent's rebuilds by reason),
+//     created against the registry the caller gives, never a global; the
+//     Collector of documents, size and applied sequence.
 //   - query.go: Query/Result, query analysis and construction, Search for both sorts.
 //   - cursor.go: opaque cursors, ErrBadCursor, and the cache of frozen
 //     relevance rankings (bounded in bytes; rankings nobody continued are
 //     evicted first, those being paged hold at most 3/4 of the budget).
+//   - example_test.go: a runnable example of a search query
+//     (go test -run Example ./search/).
 package search

@@ -100,7 +100,7 @@ func (ix *Index) Follow(ctx context.Context, src Outbox, interval time.Duration,
 		}
 		if applied, err := ix.AppliedSeq(); err == nil {
 			if head, err := src.OutboxSeq(ctx); err == nil {
-				lagEntries.Set(float64(max(head-applied, 0)))
+				ix.metrics.lag.Set(float64(max(head-applied, 0)))
 			}
 			if n > 0 {
 				if err := src.PruneOutbox(ctx, applied); err != nil && ctx.Err() == nil {

@@ -37,6 +37,8 @@ type Index struct {
 	snaps   *snapshotCache
 	// running holds a slot per search in progress (see Search).
 	running chan struct{}
+	// metrics are OpenCurrent's, or unregistered ones after Open.
+	metrics *Metrics
 }
 
 // Open opens the index at dir, creating it with relay's mapping if absent.
@@ -76,6 +78,7 @@ func Open(dir string) (*Index, error) {
 		bi:      bi,
 		snaps:   newSnapshotCache(snapshotTTL, snapshotMaxBytes),
 		running: make(chan struct{}, 2*runtime.GOMAXPROCS(0)),
+		metrics: NewMetrics(nil),
 	}, nil
 }
 

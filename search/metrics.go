@@ -8,22 +8,33 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promauto"
 )
 
-var lagEntries = promauto.NewGauge(prometheus.GaugeOpts{
-	Name: "relay_index_lag_entries",
-	Help: "Outbox entries written to SQLite that the search index has not applied yet.",
-})
+// Metrics are the index's own series: the follower's lag and OpenCurrent's
+// rebuilds. They are created against the registry they are given (nil: none),
+// so each process, and each test, has its own.
+type Metrics struct {
+	lag      prometheus.Gauge
+	rebuilds *prometheus.CounterVec
+}
 
-// rebuilds counts the rebuilds OpenCurrent ran at start, by reason.
-var rebuilds = func() *prometheus.CounterVec {
-	c := promauto.NewCounterVec(prometheus.CounterOpts{
-		Name: "relay_index_rebuilds_total",
-		Help: "Search index rebuilds from SQLite at start, by reason: damaged (could not be opened or read, moved aside), mapping (other analysis rules), behind (the outbox cannot bring it up to date).",
-	}, []string{"reason"})
-	for _, r := range []string{"damaged", "mapping", "behind"} {
-		c.WithLabelValues(r) // exported at 0 before the first rebuild
+// NewMetrics creates the index's metrics and registers them on reg (if not
+// nil). It panics if they are already registered there.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	f := promauto.With(reg)
+	m := &Metrics{
+		lag: f.NewGauge(prometheus.GaugeOpts{
+			Name: "relay_index_lag_entries",
+			Help: "Outbox entries written to SQLite that the search index has not applied yet.",
+		}),
+		rebuilds: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "relay_index_rebuilds_total",
+			Help: "Search index rebuilds from SQLite at start, by reason: damaged (could not be opened or read, moved aside), mapping (other analysis rules), behind (the outbox cannot bring it up to date).",
+		}, []string{"reason"}),
 	}
-	return c
-}()
+	for _, r := range []string{"damaged", "mapping", "behind"} {
+		m.rebuilds.WithLabelValues(r) // exported at 0 before the first rebuild
+	}
+	return m
+}
 
 var (
 	docsDesc    = prometheus.NewDesc("relay_index_documents", "Tracks in the search index (the visible ones).", nil, nil)

@@ -36,14 +36,27 @@ type Store interface {
 // already pruned from the outbox (new, lost, or left behind), or one ahead
 // of the store (the database was replaced). SQLite is the truth, so none of
 // these stops the service; each rebuild is counted in
-// relay_index_rebuilds_total by reason.
-func OpenCurrent(ctx context.Context, dir string, st Store) (*Index, error) {
+// relay_index_rebuilds_total by reason, on m (nil: counted nowhere), which
+// the index keeps for its follower's lag.
+func OpenCurrent(ctx context.Context, dir string, st Store, m *Metrics) (*Index, error) {
+	if m == nil {
+		m = NewMetrics(nil)
+	}
+	ix, err := openCurrent(ctx, dir, st, m)
+	if err != nil {
+		return nil, err
+	}
+	ix.metrics = m
+	return ix, nil
+}
+
+func openCurrent(ctx context.Context, dir string, st Store, m *Metrics) (*Index, error) {
 	ix, err := openVerified(dir)
 	switch {
 	case err == nil:
 	case errors.Is(err, ErrMappingChanged):
 		slog.WarnContext(ctx, "search index was built with other analysis rules; rebuilding it from SQLite", "err", err)
-		return rebuildAndOpen(ctx, dir, st, "mapping")
+		return rebuildAndOpen(ctx, dir, st, m, "mapping")
 	case ctx.Err() != nil:
 		return nil, err
 	default:
@@ -53,7 +66,7 @@ func OpenCurrent(ctx context.Context, dir string, st Store) (*Index, error) {
 		}
 		slog.WarnContext(ctx, "search index cannot be opened or read; moved aside, rebuilding it from SQLite",
 			"err", err, "moved_to", aside)
-		return rebuildAndOpen(ctx, dir, st, "damaged")
+		return rebuildAndOpen(ctx, dir, st, m, "damaged")
 	}
 	applied, err := ix.AppliedSeq()
 	var floor, head int64
@@ -75,14 +88,14 @@ func OpenCurrent(ctx context.Context, dir string, st Store) (*Index, error) {
 	if err := ix.Close(); err != nil {
 		return nil, fmt.Errorf("search: closing index: %w", err)
 	}
-	return rebuildAndOpen(ctx, dir, st, "behind")
+	return rebuildAndOpen(ctx, dir, st, m, "behind")
 }
 
-func rebuildAndOpen(ctx context.Context, dir string, st Store, reason string) (*Index, error) {
+func rebuildAndOpen(ctx context.Context, dir string, st Store, m *Metrics, reason string) (*Index, error) {
 	if err := RebuildFrom(ctx, dir, st); err != nil {
 		return nil, err
 	}
-	rebuilds.WithLabelValues(reason).Inc()
+	m.rebuilds.WithLabelValues(reason).Inc()
 	// A freshly built index that fails too is not retried: that is a bug
 	// or a broken disk, and looping would hide it.
 	return openVerified(dir)

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/relaymusic/relay"
@@ -131,7 +132,7 @@ func TestOpenCurrentRebuildsDamaged(t *testing.T) {
 			st := &memStore{tracks: tracks}
 			st.add(changes(1, tracks...)...)
 			dir := filepath.Join(t.TempDir(), "search.bleve")
-			ix, err := OpenCurrent(ctx, dir, st)
+			ix, err := OpenCurrent(ctx, dir, st, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -151,11 +152,12 @@ func TestOpenCurrentRebuildsDamaged(t *testing.T) {
 			// head can catch up.
 			st.entries = st.entries[len(st.entries)-1:]
 
+			m := NewMetrics(prometheus.NewRegistry())
 			before := map[string]float64{}
 			for _, r := range []string{"damaged", "behind", "mapping"} {
-				before[r] = testutil.ToFloat64(rebuilds.WithLabelValues(r))
+				before[r] = testutil.ToFloat64(m.rebuilds.WithLabelValues(r))
 			}
-			ix, err = OpenCurrent(ctx, dir, st)
+			ix, err = OpenCurrent(ctx, dir, st, m)
 			if err != nil {
 				t.Fatalf("OpenCurrent on a damaged index: %v", err)
 			}
@@ -163,7 +165,7 @@ func TestOpenCurrentRebuildsDamaged(t *testing.T) {
 			counted := map[string]float64{}
 			var n float64
 			for r, b := range before {
-				counted[r] = testutil.ToFloat64(rebuilds.WithLabelValues(r)) - b
+				counted[r] = testutil.ToFloat64(m.rebuilds.WithLabelValues(r)) - b
 				n += counted[r]
 			}
 			reason := ""

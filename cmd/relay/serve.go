@@ -71,7 +71,7 @@ func runServe(c *cli.Context) error {
 		return err
 	}
 	defer store.Close()
-	idx, err := search.OpenCurrent(ctx, indexPath(dataDir), store)
+	idx, err := search.OpenCurrent(ctx, indexPath(dataDir), store, search.NewMetrics(prometheus.DefaultRegisterer))
 	if err != nil {
 		return fmt.Errorf("opening search index: %w", err)
 	}

@@ -193,11 +193,15 @@ func testOutboxConcurrent(t *testing.T, open func(t *testing.T) Backend) {
 	// number from anywhere; from there on every seq is the one before + 1.
 	f.apply(put(track(did(0), shared[0], nextRev(), "warm-up", base)))
 	last := f.head()
+	polls := 0 // pages that returned entries
 	follow := func() error {
 		for {
 			cs, err := f.b.Changes(f.ctx, last, 7) // small pages: more interleaving with commits
 			if err != nil {
 				return fmt.Errorf("Changes(%d): %w", last, err)
+			}
+			if len(cs) > 0 {
+				polls++
 			}
 			for _, c := range cs {
 				if c.Seq != last+1 {
@@ -244,7 +248,7 @@ func testOutboxConcurrent(t *testing.T, open func(t *testing.T) Backend) {
 					evs = append(evs, del(d, rkey(100+b-2), nextRev()))
 				}
 				if b%7 == 6 {
-					evs = append(evs, account(d, b%2 == 0, "deactivated"))
+					evs = append(evs, account(d, (b/7)%2 == 1, "deactivated")) // off, on, off, on
 				}
 				if _, err := f.b.ApplyBatch(ctx, evs, int64(b+1)); err != nil {
 					errs <- fmt.Errorf("writer %d batch %d: %w", w, b, err)
@@ -291,7 +295,7 @@ func testOutboxConcurrent(t *testing.T, open func(t *testing.T) Backend) {
 	if len(vis) == 0 {
 		t.Error("nothing visible after the writers: the test wrote nothing")
 	}
-	t.Logf("follower saw seqs up to %d, %d uris, %d visible", last, len(state), len(vis))
+	t.Logf("follower saw seqs up to %d in %d pages, %d uris, %d visible", last, polls, len(state), len(vis))
 }
 
 func seqs(cs []relay.Change) []int64 {

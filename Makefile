@@ -33,6 +33,7 @@ lint-metrics:
 # A short fuzz run of every decoder of network input.
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzParseEvent -fuzztime 30s ./indexer/
+	$(GO) test -run '^$$' -fuzz FuzzTrack -fuzztime 30s ./validate/
 	$(GO) test -run '^$$' -fuzz FuzzLoadRepo -fuzztime 30s ./backfill/
 	$(GO) test -run '^$$' -fuzz FuzzParams -fuzztime 30s ./appview/
 

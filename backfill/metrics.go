@@ -4,7 +4,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
 
-	"github.com/relaymusic/relay/indexer"
+	"github.com/relaymusic/relay/validate"
 )
 
 var (
@@ -37,7 +37,7 @@ func init() {
 	}
 	reposTotal.WithLabelValues("done")
 	reposTotal.WithLabelValues("failed")
-	for _, r := range indexer.Reasons {
+	for _, r := range validate.Reasons {
 		rejectedTotal.WithLabelValues(r)
 	}
 }

@@ -20,8 +20,8 @@ import (
 	"github.com/ipfs/go-cid"
 
 	"github.com/relaymusic/relay"
-	"github.com/relaymusic/relay/indexer"
 	"github.com/relaymusic/relay/outbound"
+	"github.com/relaymusic/relay/validate"
 )
 
 // userAgent names us to the servers we crawl.
@@ -154,7 +154,7 @@ func fetchRepo(ctx context.Context, client *http.Client, ident *identity.Identit
 	for _, e := range entries {
 		t, err := readTrack(ctx, r, did, e.rkey, e.val, snap.rev)
 		if err != nil {
-			var rej *indexer.RejectError
+			var rej *validate.RejectError
 			if errors.As(err, &rej) {
 				snap.rejected++
 				rejectedTotal.WithLabelValues(rej.Reason).Inc()
@@ -225,7 +225,7 @@ func mustClient(o outbound.Options) *http.Client {
 func readTrack(ctx context.Context, r *carRepo, did syntax.DID, rkey string, c cid.Cid, rev string) (*relay.Track, error) {
 	uri := "at://" + did.String() + "/" + relay.TrackCollection + "/" + rkey
 	if _, err := syntax.ParseTID(rkey); err != nil {
-		return nil, &indexer.RejectError{Reason: indexer.ReasonBadRKey, Subject: uri, Err: err}
+		return nil, &validate.RejectError{Reason: validate.ReasonBadRKey, Subject: uri, Err: err}
 	}
 	blk, ok := r.record(c)
 	if !ok {
@@ -233,11 +233,11 @@ func readTrack(ctx context.Context, r *carRepo, did syntax.DID, rkey string, c c
 	}
 	rec, err := atdata.UnmarshalCBOR(blk)
 	if err != nil {
-		return nil, &indexer.RejectError{Reason: indexer.ReasonInvalidRecord, Subject: uri, Err: err}
+		return nil, &validate.RejectError{Reason: validate.ReasonInvalidRecord, Subject: uri, Err: err}
 	}
 	raw, err := json.Marshal(rec)
 	if err != nil {
-		return nil, &indexer.RejectError{Reason: indexer.ReasonInvalidRecord, Subject: uri, Err: err}
+		return nil, &validate.RejectError{Reason: validate.ReasonInvalidRecord, Subject: uri, Err: err}
 	}
-	return indexer.ParseTrack(did, syntax.RecordKey(rkey), rev, c.String(), raw)
+	return validate.Track(did, syntax.RecordKey(rkey), rev, c.String(), raw)
 }

@@ -11,16 +11,18 @@
 //     cursor still advances past it; a message over MaxMessageBytes is
 //     skipped unread on the open connection (jetstream is asked not to send
 //     one: maxMessageSizeBytes);
-//   - a record is accepted only inside the ATProto data model: at most 32
-//     levels of nesting and strings of valid UTF-8, checked on the bytes
-//     before any decoding (lexicons.CheckJSON);
+//   - a record is accepted exactly when validate.Track accepts it, the
+//     rule backfill applies too (bounded size and nesting, valid UTF-8, the
+//     lexicon, https audio); a create or update it rejects hides the
+//     version we held, since the repo no longer has a valid one;
 //   - a hostile stream cannot flood the log: each reason logs its first
 //     rejection, then at most a line a minute with the count left out;
 //   - a crash loses nothing: the cursor commits with the rows it produced.
 //
 // Where things live:
 //   - jetstream.go: the v1 /subscribe reader: reconnect, backoff, failover, pings;
-//   - parse.go: ParseEvent and ParseTrack, pure checks of network input;
+//   - parse.go: ParseEvent, the pure check of an event (its record goes to
+//     package validate) and the event-level reasons;
 //   - indexer.go: batching into the store, the cursor, the too-old-cursor check;
 //   - rejectlog.go: the per-reason rate limit on rejection log lines;
 //   - metrics.go: the relay_ingest_* Prometheus metrics.

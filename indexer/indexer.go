@@ -11,6 +11,7 @@ import (
 	"github.com/bluesky-social/jetstream/pkg/models"
 
 	"github.com/relaymusic/relay"
+	"github.com/relaymusic/relay/validate"
 )
 
 // Store is what the indexer needs of the store.
@@ -193,7 +194,7 @@ func (ix *Indexer) flush(ctx context.Context, batch []item) bool {
 	for _, it := range batch {
 		cursor = max(cursor, it.timeUS)
 		if it.err != nil {
-			var rej *RejectError
+			var rej *validate.RejectError
 			if errors.As(it.err, &rej) {
 				rejectedTotal.WithLabelValues(rej.Reason).Inc()
 				ix.rej.Warn(rej.Reason, "event rejected", "uri", rej.Subject, "err", rej.Err)

@@ -17,6 +17,7 @@ import (
 	"github.com/relaymusic/relay"
 	"github.com/relaymusic/relay/internal/jetstreamtest"
 	"github.com/relaymusic/relay/sqlite"
+	"github.com/relaymusic/relay/validate"
 )
 
 func quietLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
@@ -93,7 +94,7 @@ func TestIndexerRecordedFrames(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	reasons := []string{ReasonInvalidRecord, ReasonBadRKey, ReasonInsecureURL, ReasonBadDID, ReasonBadRev, ReasonBadCID, ReasonBadOperation, ReasonUndecodable}
+	reasons := []string{validate.ReasonInvalidRecord, validate.ReasonBadRKey, validate.ReasonInsecureURL, ReasonBadDID, ReasonBadRev, ReasonBadCID, ReasonBadOperation, ReasonUndecodable}
 	before := map[string]float64{}
 	for _, r := range reasons {
 		before[r] = rejected(r)
@@ -120,7 +121,7 @@ func TestIndexerRecordedFrames(t *testing.T) {
 	if rows[1].Handle != "alice.example.com" {
 		t.Errorf("handle = %q", rows[1].Handle)
 	}
-	wantRejected := map[string]float64{ReasonInvalidRecord: 2, ReasonBadRKey: 1, ReasonInsecureURL: 1, ReasonBadDID: 1, ReasonBadRev: 1, ReasonBadCID: 1, ReasonBadOperation: 1, ReasonUndecodable: 1}
+	wantRejected := map[string]float64{validate.ReasonInvalidRecord: 2, validate.ReasonBadRKey: 1, validate.ReasonInsecureURL: 1, ReasonBadDID: 1, ReasonBadRev: 1, ReasonBadCID: 1, ReasonBadOperation: 1, ReasonUndecodable: 1}
 	for _, r := range reasons {
 		if got := rejected(r) - before[r]; got != wantRejected[r] {
 			t.Errorf("rejected{%s} += %v, want %v", r, got, wantRejected[r])

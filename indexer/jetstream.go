@@ -18,6 +18,8 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/bluesky-social/jetstream/pkg/models"
+
+	"github.com/relaymusic/relay/validate"
 )
 
 // DefaultJetstreamHosts are the public jetstream instances.
@@ -88,7 +90,7 @@ func (c *SubscriberConfig) defaults() {
 // MaxEventBytes is the default cap on one event: the largest record we
 // accept plus room for the event around it. Jetstream measures the event as
 // it serializes it (pkg/server/subscriber.go compares len of the event
-// bytes), escapes included, and that is also how MaxRecordBytes measures the
+// bytes), escapes included, and that is also how validate.MaxRecordBytes measures the
 // record, so no event carrying an acceptable record is over the cap: the
 // envelope is a DID (at most 2 KiB), rkey (512), collection (317), rev, cid
 // and field names, under 4 KiB.
@@ -97,10 +99,10 @@ func (c *SubscriberConfig) defaults() {
 // delete would be lost. That holds for a cap near the size of real events,
 // not for this one: deletes, identity and account events carry no record and
 // stay under 3 KiB even at the largest DID. What the cap skips is only a
-// create or update whose record ParseTrack would reject as record_too_large;
+// create or update whose record validate.Track would reject as record_too_large;
 // the one difference is that a skipped update leaves the version we held
 // shown, where a rejected one hides it.
-const MaxEventBytes = MaxRecordBytes + 16<<10
+const MaxEventBytes = validate.MaxRecordBytes + 16<<10
 
 // Subscriber reads the jetstream v1 wire (/subscribe, JSON text messages)
 // from a list of hosts, reconnecting with backoff and failing over, and

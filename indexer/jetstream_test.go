@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/relaymusic/relay/internal/jetstreamtest"
+	"github.com/relaymusic/relay/validate"
 )
 
 func TestSubscribeURL(t *testing.T) {
@@ -80,7 +81,7 @@ func TestOversizedMessageSkipped(t *testing.T) {
 		t.Fatal(err)
 	}
 	host := hostLabel(srv.URL())
-	beforeOversized, beforeTooLarge := rejected(ReasonOversized), rejected(ReasonTooLarge)
+	beforeOversized, beforeTooLarge := rejected(ReasonOversized), rejected(validate.ReasonTooLarge)
 	beforeReconnects := testutil.ToFloat64(reconnectsTotal.WithLabelValues(host))
 
 	runIndexer(t, s, srv, exp.LastTimeUS)
@@ -89,8 +90,8 @@ func TestOversizedMessageSkipped(t *testing.T) {
 	if got := rejected(ReasonOversized) - beforeOversized; got != 1 {
 		t.Errorf("rejected{%s} += %v, want 1", ReasonOversized, got)
 	}
-	if got := rejected(ReasonTooLarge) - beforeTooLarge; got != 0 {
-		t.Errorf("rejected{%s} += %v: the oversized message was parsed", ReasonTooLarge, got)
+	if got := rejected(validate.ReasonTooLarge) - beforeTooLarge; got != 0 {
+		t.Errorf("rejected{%s} += %v: the oversized message was parsed", validate.ReasonTooLarge, got)
 	}
 	reqs := srv.Requests()
 	if len(reqs) != 1 {

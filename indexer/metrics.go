@@ -3,6 +3,8 @@ package indexer
 import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
+
+	"github.com/relaymusic/relay/validate"
 )
 
 // eventLabels are the kind and operation labels of an event, limited to the
@@ -62,14 +64,14 @@ var (
 	})
 )
 
-// Reasons lists every rejection reason, so each series exists from the
-// first scrape (a dashboard can tell zero from missing).
-var Reasons = []string{
-	ReasonBadDID, ReasonUnknownKind, ReasonBadCollection, ReasonBadRKey, ReasonBadRev,
-	ReasonBadOperation, ReasonBadCID, ReasonInvalidRecord, ReasonInsecureURL, ReasonBadHandle,
-	ReasonMissingBody, ReasonUndecodable, ReasonOversized, ReasonTooLarge, ReasonTooDeep,
-	ReasonInvalidUTF8, ReasonBadStatus, ReasonOther,
-}
+// Reasons lists every rejection reason, the record's (validate.Reasons) and
+// the event's, so each series exists from the first scrape (a dashboard can
+// tell zero from missing).
+var Reasons = append([]string{
+	ReasonBadDID, ReasonUnknownKind, ReasonBadCollection, ReasonBadRev,
+	ReasonBadOperation, ReasonBadCID, ReasonBadHandle,
+	ReasonUndecodable, ReasonOversized, ReasonBadStatus, ReasonOther,
+}, validate.Reasons...)
 
 func init() {
 	for _, r := range Reasons {

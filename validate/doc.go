@@ -1,0 +1,22 @@
+// Package validate decides which records relay accepts: a record is checked
+// against relay's lexicons (package lexicons) and relay's own rules, once,
+// and comes out as a typed relay.Track or a *RejectError naming the reason.
+// The live path (indexer), backfill and publishing all call it, so a track
+// is accepted, or refused, the same way whichever road it came by; publishing
+// writes only records Track accepts.
+//
+// Guarantees of Track:
+//   - pure: no I/O, no goroutines, safe to fuzz (FuzzTrack);
+//   - bounded: a record over MaxRecordBytes is refused before any decoding,
+//     and nesting past 32 levels or invalid UTF-8 is refused by a scan of
+//     the bytes before the decoder sees them (lexicons.CheckJSON);
+//   - every record the first version of relay wrote is accepted
+//     (TestTrackRecords), and every accepted track has an https audio URL;
+//   - an error is always a *RejectError whose Reason is one of Reasons and
+//     whose text names the at-uri, never the record body.
+//
+// Where things live:
+//   - track.go: Track and MaxRecordBytes;
+//   - reject.go: RejectError and the Reason* constants;
+//   - example_test.go: validating a record, runnable (go test -run Example).
+package validate

@@ -36,7 +36,9 @@ CREATE INDEX IF NOT EXISTS tracks_feed ON tracks (sort_at, did, rkey) WHERE dele
 -- with tracks or tombstones (jetstream sends these events for every account
 -- of the network): the row is made with the account's first track. No row:
 -- active. handle '' is not known yet; the handle resolver fills it in,
--- retrying a failed lookup at handle_next_at.
+-- retrying a failed lookup at handle_next_at. handle_recheck != 0: an
+-- identity event without a handle (the DID document changed) asks the
+-- resolver for a fresh lookup; the old handle is shown until it answers.
 CREATE TABLE IF NOT EXISTS actors (
 	did             TEXT    PRIMARY KEY,
 	handle          TEXT    NOT NULL DEFAULT '',
@@ -44,9 +46,10 @@ CREATE TABLE IF NOT EXISTS actors (
 	status          TEXT    NOT NULL DEFAULT '',
 	updated_at      INTEGER NOT NULL DEFAULT 0, -- unix microseconds
 	handle_attempts INTEGER NOT NULL DEFAULT 0, -- failed lookups since the last success
-	handle_next_at  INTEGER NOT NULL DEFAULT 0  -- unix microseconds
+	handle_next_at  INTEGER NOT NULL DEFAULT 0, -- unix microseconds
+	handle_recheck  INTEGER NOT NULL DEFAULT 0  -- unix microseconds of the event that asked; 0: none
 );
-CREATE INDEX IF NOT EXISTS actors_handle_todo ON actors (handle_next_at) WHERE handle = '';
+CREATE INDEX IF NOT EXISTS actors_handle_due ON actors (handle_next_at) WHERE handle = '' OR handle_recheck != 0;
 
 -- Every change that can alter what search shows gets a sequence number. The
 -- search index applies them in order and stores the last one it applied.

@@ -6,6 +6,12 @@
 // The directory's HTTP client must be outbound's: a handle's well-known host
 // and a did:web host are named by anyone (cmd wires it).
 //
+// It also looks up afresh the handle of an account whose DID document
+// changed: the store marks one at an identity event that carries no handle,
+// which is every identity event through indigo's relay (it forwards only
+// handles it verified, and it verifies none). Such a lookup first purges the
+// directory's cached identity; until it answers the old handle is shown.
+//
 // A Resolver polls the store for such accounts in small batches, looks each
 // up through an identity directory (indigo's, wrapped in its cache by cmd),
 // and stores the handle only when it verifies both ways: the DID document
@@ -18,8 +24,12 @@
 //   - never in the way: it runs beside ingest and queries, writes one small
 //     statement per account, and a lookup never holds a store lock;
 //   - bounded: at most Concurrency lookups at once, each within Timeout;
-//   - an identity event wins: a resolved handle is stored only while the
-//     account's handle is still unknown.
+//   - an identity event wins: a lookup's answer is stored only while the
+//     account is as it was listed (no identity event came meanwhile);
+//   - a recheck answered without a verified handle clears the shown one (the
+//     document no longer backs it); a failed lookup keeps it;
+//   - prompt: it polls every Idle (1s), so a changed handle shows within a
+//     second or so of its identity event, plus the lookup.
 //
 // Account status is not looked up: it is not in the DID document. The store
 // applies the status the network last announced for an account (remembered

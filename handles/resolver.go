@@ -13,16 +13,20 @@ import (
 )
 
 // Directory resolves a DID to its identity; Identity.Handle is
-// handle.invalid unless the handle verified both ways.
+// handle.invalid unless the handle verified both ways. Purge drops what it
+// cached of an identity (indigo's CacheDirectory), so that a recheck sees
+// the changed DID document.
 type Directory interface {
 	LookupDID(ctx context.Context, did syntax.DID) (*identity.Identity, error)
+	Purge(ctx context.Context, atid syntax.AtIdentifier) error
 }
 
 // Store is what the resolver reads and writes.
 type Store interface {
 	UnresolvedActors(ctx context.Context, now time.Time, limit int) ([]sqlite.UnresolvedActor, error)
-	SetResolvedHandle(ctx context.Context, did syntax.DID, handle syntax.Handle) error
-	HandleLookupFailed(ctx context.Context, did syntax.DID, next time.Time) error
+	SetResolvedHandle(ctx context.Context, a sqlite.UnresolvedActor, handle syntax.Handle) error
+	HandleUnverified(ctx context.Context, a sqlite.UnresolvedActor, next time.Time) error
+	HandleLookupFailed(ctx context.Context, a sqlite.UnresolvedActor, next time.Time) error
 }
 
 // Config configures a Resolver. Zero durations and counts take the defaults.
@@ -35,10 +39,13 @@ type Config struct {
 	Batch         int           // accounts per poll (default 32)
 	Concurrency   int           // lookups at once (default 4)
 	Timeout       time.Duration // per lookup (default 10s)
-	Idle          time.Duration // wait when nothing is due (default 5s)
-	RetryBase     time.Duration // first retry delay, doubled per failure (default 1m)
-	RetryMax      time.Duration // longest retry delay (default 24h)
-	Log           *slog.Logger
+	// Idle is the wait when nothing is due (default 1s): it bounds how long
+	// a changed handle waits for its lookup, and a poll that finds nothing
+	// is one indexed read.
+	Idle      time.Duration
+	RetryBase time.Duration // first retry delay, doubled per failure (default 1m)
+	RetryMax  time.Duration // longest retry delay (default 24h)
+	Log       *slog.Logger
 }
 
 // Resolver looks up the handles of artists the store does not know.
@@ -60,7 +67,7 @@ func New(cfg Config) *Resolver {
 		cfg.Concurrency = 4
 	}
 	def(&cfg.Timeout, 10*time.Second)
-	def(&cfg.Idle, 5*time.Second)
+	def(&cfg.Idle, time.Second)
 	def(&cfg.RetryBase, time.Minute)
 	def(&cfg.RetryMax, 24*time.Hour)
 	if cfg.Log == nil {
@@ -122,6 +129,12 @@ const (
 )
 
 func (r *Resolver) resolve(ctx context.Context, a sqlite.UnresolvedActor) {
+	if a.Recheck != 0 {
+		// The DID document changed since it may have been cached.
+		if err := r.cfg.Directory.Purge(ctx, a.DID.AtIdentifier()); err != nil {
+			r.cfg.Log.Warn("handle resolver: purging cached identity failed", "did", a.DID, "err", err)
+		}
+	}
 	lctx, cancel := context.WithTimeout(ctx, r.cfg.Timeout)
 	ident, err := r.cfg.Directory.LookupDID(lctx, a.DID)
 	cancel()
@@ -134,7 +147,7 @@ func (r *Resolver) resolve(ctx context.Context, a sqlite.UnresolvedActor) {
 		handle, outcome = r.handleOf(ident)
 	}
 	if outcome == outcomeResolved {
-		if err := r.cfg.Store.SetResolvedHandle(ctx, a.DID, handle); err != nil {
+		if err := r.cfg.Store.SetResolvedHandle(ctx, a, handle); err != nil {
 			r.cfg.Log.Warn("handle resolver: saving handle failed", "did", a.DID, "err", err)
 			return
 		}
@@ -144,7 +157,12 @@ func (r *Resolver) resolve(ctx context.Context, a sqlite.UnresolvedActor) {
 	lookupsTotal.WithLabelValues(outcome).Inc()
 	next := time.Now().Add(r.Backoff(a.Attempts))
 	r.cfg.Log.Debug("handle resolver: no verified handle", "did", a.DID, "outcome", outcome, "err", err, "retry_at", next)
-	if err := r.cfg.Store.HandleLookupFailed(ctx, a.DID, next); err != nil {
+	save := r.cfg.Store.HandleLookupFailed
+	if outcome == outcomeUnverified {
+		// An answer: the handle shown, if any, is no longer backed.
+		save = r.cfg.Store.HandleUnverified
+	}
+	if err := save(ctx, a, next); err != nil {
 		r.cfg.Log.Warn("handle resolver: saving failed lookup failed", "did", a.DID, "err", err)
 	}
 }

@@ -34,6 +34,7 @@ const (
 // configure) and an https host answering /.well-known/atproto-did for every
 // handle under example.com (the test certificate's names).
 type network struct {
+	mu        sync.Mutex            // guards docs, wellKnown and slow
 	docs      map[syntax.DID]string // did -> declared handle
 	wellKnown map[string]syntax.DID // handle -> did it resolves to
 	slow      map[syntax.DID]bool   // PLC answers after the lookup timeout
@@ -52,39 +53,40 @@ func startNetwork(t *testing.T) *network {
 		wellKnown: map[string]syntax.DID{"alice.example.com": alice, "bob.example.com": carol, "dave.example.com": dave},
 		slow:      map[syntax.DID]bool{dave: true},
 	}
-	var mu sync.Mutex
 	n.plc = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		n.plcRequests.Add(1)
 		cur := n.inFlight.Add(1)
 		defer n.inFlight.Add(-1)
-		mu.Lock()
+		n.mu.Lock()
 		if cur > n.maxInFlight.Load() {
 			n.maxInFlight.Store(cur)
 		}
-		mu.Unlock()
-		did := syntax.DID(strings.TrimPrefix(r.URL.Path, "/"))
+		h, ok := n.docs[did(r)]
+		slow := n.slow[did(r)]
+		n.mu.Unlock()
 		time.Sleep(20 * time.Millisecond) // lets lookups overlap
-		if n.slow[did] {
+		if slow {
 			select {
 			case <-r.Context().Done():
 			case <-time.After(2 * time.Second):
 			}
 			return
 		}
-		h, ok := n.docs[did]
 		if !ok {
 			http.NotFound(w, r)
 			return
 		}
 		json.NewEncoder(w).Encode(map[string]any{
-			"id":          did,
+			"id":          did(r),
 			"alsoKnownAs": []string{"at://" + h},
 			"service":     []map[string]string{{"id": "#atproto_pds", "type": "AtprotoPersonalDataServer", "serviceEndpoint": "https://pds.example.com"}},
 		})
 	}))
 	t.Cleanup(n.plc.Close)
 	n.web = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n.mu.Lock()
 		did, ok := n.wellKnown[r.Host]
+		n.mu.Unlock()
 		if r.URL.Path != "/.well-known/atproto-did" || !ok {
 			http.NotFound(w, r)
 			return
@@ -93,6 +95,17 @@ func startNetwork(t *testing.T) *network {
 	}))
 	t.Cleanup(n.web.Close)
 	return n
+}
+
+func did(r *http.Request) syntax.DID { return syntax.DID(strings.TrimPrefix(r.URL.Path, "/")) }
+
+// setDoc makes did's document declare handle, which resolves back to
+// resolvesTo.
+func (n *network) setDoc(did syntax.DID, handle string, resolvesTo syntax.DID) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.docs[did] = handle
+	n.wellKnown[handle] = resolvesTo
 }
 
 // directory is indigo's, in its cache as cmd wires it, reaching only the
@@ -239,6 +252,72 @@ func TestResolverRunStops(t *testing.T) {
 	case <-done:
 	case <-time.After(time.Second):
 		t.Fatal("Run did not stop")
+	}
+}
+
+// TestResolverRecheck: an identity event without a handle for an account
+// whose handle is known makes the resolver look it up again past the
+// directory's cache (which would still answer the old document for an
+// hour): a changed handle replaces the shown one, a failed lookup keeps it,
+// an unverified one clears it.
+func TestResolverRecheck(t *testing.T) {
+	n := startNetwork(t)
+	s := openStore(t, alice)
+	ctx := context.Background()
+	r := New(Config{Store: s, Directory: n.directory(), Timeout: 300 * time.Millisecond, RetryBase: time.Hour})
+	step := func(want int) {
+		t.Helper()
+		if took, err := r.Step(ctx); err != nil || took != want {
+			t.Fatalf("step took %d (%v), want %d", took, err, want)
+		}
+	}
+	recheck := func() {
+		t.Helper()
+		if _, err := s.ApplyBatch(ctx, []relay.Event{{Kind: relay.IdentityUpdate, DID: alice}}, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	step(1)
+	if h := handles(t, s)[alice]; h != "alice.example.com" {
+		t.Fatalf("first handle = %q", h)
+	}
+
+	// The handle changes in the DID document; the event carries none.
+	n.setDoc(alice, "alice2.example.com", alice)
+	step(0) // nothing asks for a lookup yet
+	recheck()
+	before := n.plcRequests.Load()
+	step(1)
+	if n.plcRequests.Load() == before {
+		t.Errorf("the recheck was answered from the directory's cache")
+	}
+	if h := handles(t, s)[alice]; h != "alice2.example.com" {
+		t.Errorf("handle after the recheck = %q, want alice2.example.com", h)
+	}
+
+	// A lookup that fails keeps the handle shown.
+	n.mu.Lock()
+	n.slow[alice] = true
+	n.mu.Unlock()
+	recheck()
+	step(1)
+	if h := handles(t, s)[alice]; h != "alice2.example.com" {
+		t.Errorf("handle after a failed recheck = %q, want it kept", h)
+	}
+	n.mu.Lock()
+	n.slow[alice] = false
+	n.mu.Unlock()
+
+	// One that answers with a handle resolving elsewhere clears it.
+	n.setDoc(alice, "bob.example.com", carol)
+	recheck()
+	step(1)
+	if h := handles(t, s)[alice]; h != "" {
+		t.Errorf("handle after an unverified recheck = %q, want none", h)
+	}
+	due, _ := s.UnresolvedActors(ctx, time.Now().Add(61*time.Minute), 10)
+	if len(due) != 1 || due[0].Recheck != 0 {
+		t.Errorf("due after the backoff: %+v, want alice as an unknown handle", due)
 	}
 }
 

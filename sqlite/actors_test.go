@@ -221,7 +221,7 @@ func TestUnresolvedActors(t *testing.T) {
 	if len(due) != 1 || due[0].DID != alice || due[0].Attempts != 0 {
 		t.Fatalf("due = %+v, want alice only", due)
 	}
-	if err := s.HandleLookupFailed(ctx, alice, now.Add(time.Hour)); err != nil {
+	if err := s.HandleLookupFailed(ctx, due[0], now.Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	if due, _ := s.UnresolvedActors(ctx, now, 10); len(due) != 0 {
@@ -234,7 +234,7 @@ func TestUnresolvedActors(t *testing.T) {
 	if _, err := s.ApplyBatch(ctx, []relay.Event{identity(alice, "alice.example.com")}, 0); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.SetResolvedHandle(ctx, alice, "stale.example.com"); err != nil {
+	if err := s.SetResolvedHandle(ctx, UnresolvedActor{DID: alice}, "stale.example.com"); err != nil {
 		t.Fatal(err)
 	}
 	if h := handleOf(t, s, alice, rk1); h != "alice.example.com" {

@@ -306,35 +306,60 @@ WHERE did = ? AND deleted = 0`, did); err != nil {
 }
 
 // identity stores the handle of an account with tracks; of any other it is
-// only remembered for a while. An identity event without a handle (the DID
-// document changed) leaves the stored one.
+// only remembered for a while. An identity event without a handle says the
+// DID document changed, and the handle may have: the relay that verified it
+// forwards a handle only when it verified, and indigo's public relay never
+// does. For an account with tracks it marks a fresh lookup for the handle
+// resolver (the old handle is shown until the lookup answers); for any
+// other it forgets the handle remembered, so that a first track waits for a
+// lookup rather than start with a stale one.
 func (a *applier) identity(ctx context.Context, ev *relay.Event) (bool, error) {
-	if ev.Handle == "" {
-		return false, nil
-	}
 	did := ev.DID.String()
-	res, err := a.exec(ctx, `UPDATE actors SET handle = ?, updated_at = ? WHERE did = ? AND handle != ?`,
-		ev.Handle, a.now, did, ev.Handle)
-	if err != nil {
-		return false, fmt.Errorf("saving handle of %s: %w", did, err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return false, fmt.Errorf("reading rows affected: %w", err)
-	}
-	if n > 0 {
-		return true, nil
-	}
-	var one int
-	err = a.queryRow(ctx, `SELECT 1 FROM actors WHERE did = ?`, did).Scan(&one)
+	var (
+		handle  string
+		recheck int64
+	)
+	err := a.queryRow(ctx, `SELECT handle, handle_recheck FROM actors WHERE did = ?`, did).Scan(&handle, &recheck)
 	if errors.Is(err, sql.ErrNoRows) {
-		a.remember(did, func(st *accountState) { st.handle = ev.Handle })
+		if ev.Handle != "" {
+			a.remember(did, func(st *accountState) { st.handle = ev.Handle })
+		} else if a.rememberedHandle(did) {
+			a.remember(did, func(st *accountState) { st.handle = "" })
+		}
 		return false, nil
 	}
 	if err != nil {
 		return false, fmt.Errorf("reading account %s: %w", did, err)
 	}
-	return false, nil
+	if ev.Handle == "" {
+		// Due at once, attempts reset: this is news, not a retry.
+		if _, err := a.exec(ctx, `UPDATE actors SET handle_recheck = ?, handle_attempts = 0, handle_next_at = 0 WHERE did = ?`,
+			a.now, did); err != nil {
+			return false, fmt.Errorf("marking handle of %s for a lookup: %w", did, err)
+		}
+		return true, nil
+	}
+	if handle == ev.Handle && recheck == 0 {
+		return false, nil
+	}
+	// The event's handle is the newer word: a recheck asked before it is
+	// answered, and a lookup in flight will not overwrite it.
+	if _, err := a.exec(ctx, `
+UPDATE actors SET handle = ?, handle_recheck = 0, handle_attempts = 0, handle_next_at = 0, updated_at = ? WHERE did = ?`,
+		ev.Handle, a.now, did); err != nil {
+		return false, fmt.Errorf("saving handle of %s: %w", did, err)
+	}
+	return handle != ev.Handle, nil
+}
+
+// rememberedHandle reports whether this transaction or the store's memory
+// holds a handle for an account without a row.
+func (a *applier) rememberedHandle(did string) bool {
+	st, ok := a.pending[did]
+	if !ok {
+		st, ok = a.recent.get(did)
+	}
+	return ok && st.handle != ""
 }
 
 func nonNil[T any](s []T) []T {

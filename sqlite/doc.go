@@ -14,7 +14,11 @@
 //     jetstream's identity and account events for the rest of the network
 //     are only remembered, in memory and bounded, so that a first track
 //     starts with the status and handle last announced (a deactivation just
-//     before, or in the same batch as, the first track still hides it).
+//     before, or in the same batch as, the first track still hides it);
+//   - an identity event without a handle (the DID document changed) marks
+//     the account for a fresh lookup by the handle resolver, keeping the
+//     handle shown until it answers (handles.go); a lookup's answer never
+//     overwrites a later identity event.
 //
 // Where things live:
 //   - store.go: opening, the schema, the writer and reader pools;

@@ -8,19 +8,30 @@ import (
 	"github.com/bluesky-social/indigo/atproto/syntax"
 )
 
-// UnresolvedActor is an account with tracks whose handle is not known yet.
+// UnresolvedActor is an account with tracks whose handle is not known yet,
+// or whose handle an identity event asked to look up afresh.
 type UnresolvedActor struct {
 	DID syntax.DID
 	// Attempts is the number of failed lookups so far.
 	Attempts int
+	// Recheck is non-zero when an identity event without a handle asked for
+	// this lookup: the DID document changed, so a cached one is stale. It is
+	// passed back with the answer, so that an answer to an older question
+	// never overwrites a newer event.
+	Recheck int64
 }
 
+// unresolvedQuery walks actors_handle_due, whose WHERE it repeats so that
+// SQLite can use that partial index.
+const unresolvedQuery = `
+SELECT did, handle_attempts, handle_recheck FROM actors
+WHERE (handle = '' OR handle_recheck != 0) AND handle_next_at <= ? ORDER BY handle_next_at LIMIT ?`
+
 // UnresolvedActors returns up to limit accounts with tracks whose handle is
-// not known and whose next lookup is due at now, the longest waiting first.
+// not known or is to be rechecked, and whose next lookup is due at now, the
+// longest waiting first.
 func (s *Store) UnresolvedActors(ctx context.Context, now time.Time, limit int) ([]UnresolvedActor, error) {
-	rows, err := s.r.QueryContext(ctx, `
-SELECT did, handle_attempts FROM actors
-WHERE handle = '' AND handle_next_at <= ? ORDER BY handle_next_at LIMIT ?`, now.UnixMicro(), limit)
+	rows, err := s.r.QueryContext(ctx, unresolvedQuery, now.UnixMicro(), limit)
 	if err != nil {
 		return nil, fmt.Errorf("listing accounts without handles: %w", err)
 	}
@@ -31,7 +42,7 @@ WHERE handle = '' AND handle_next_at <= ? ORDER BY handle_next_at LIMIT ?`, now.
 			a   UnresolvedActor
 			did string
 		)
-		if err := rows.Scan(&did, &a.Attempts); err != nil {
+		if err := rows.Scan(&did, &a.Attempts, &a.Recheck); err != nil {
 			return nil, fmt.Errorf("reading account without handle: %w", err)
 		}
 		a.DID = syntax.DID(did) // written only from parsed values
@@ -43,23 +54,42 @@ WHERE handle = '' AND handle_next_at <= ? ORDER BY handle_next_at LIMIT ?`, now.
 	return out, nil
 }
 
-// SetResolvedHandle stores a handle found by lookup, unless an identity event
-// stored one meanwhile (the newer word).
-func (s *Store) SetResolvedHandle(ctx context.Context, did syntax.DID, handle syntax.Handle) error {
+// stillAsked matches the row only while it is in the state a was listed in:
+// no identity event since (one with a handle stores it and clears the
+// recheck; one without sets a newer recheck).
+const stillAsked = `did = ? AND handle_recheck = ? AND (handle = '' OR handle_recheck != 0)`
+
+// SetResolvedHandle stores a handle found by the lookup of a, unless an
+// identity event came meanwhile (the newer word).
+func (s *Store) SetResolvedHandle(ctx context.Context, a UnresolvedActor, handle syntax.Handle) error {
 	if _, err := s.w.ExecContext(ctx, `
-UPDATE actors SET handle = ?, handle_attempts = 0, handle_next_at = 0, updated_at = ?
-WHERE did = ? AND handle = ''`, handle.String(), time.Now().UnixMicro(), did.String()); err != nil {
-		return fmt.Errorf("saving resolved handle of %s: %w", did, err)
+UPDATE actors SET handle = ?, handle_recheck = 0, handle_attempts = 0, handle_next_at = 0, updated_at = ?
+WHERE `+stillAsked, handle.String(), time.Now().UnixMicro(), a.DID.String(), a.Recheck); err != nil {
+		return fmt.Errorf("saving resolved handle of %s: %w", a.DID, err)
 	}
 	return nil
 }
 
-// HandleLookupFailed counts a failed lookup and sets when to try again.
-func (s *Store) HandleLookupFailed(ctx context.Context, did syntax.DID, next time.Time) error {
+// HandleUnverified records a lookup that answered without a verified handle:
+// the handle shown so far (a recheck's) is cleared, since the DID document no
+// longer backs it, and the lookup is retried at next.
+func (s *Store) HandleUnverified(ctx context.Context, a UnresolvedActor, next time.Time) error {
+	if _, err := s.w.ExecContext(ctx, `
+UPDATE actors SET handle = '', handle_recheck = 0, handle_attempts = handle_attempts + 1, handle_next_at = ?, updated_at = ?
+WHERE `+stillAsked, next.UnixMicro(), time.Now().UnixMicro(), a.DID.String(), a.Recheck); err != nil {
+		return fmt.Errorf("saving unverified handle of %s: %w", a.DID, err)
+	}
+	return nil
+}
+
+// HandleLookupFailed counts a lookup that got no answer (the directory or
+// the handle's host failed) and sets when to try again; a recheck keeps
+// showing the old handle meanwhile.
+func (s *Store) HandleLookupFailed(ctx context.Context, a UnresolvedActor, next time.Time) error {
 	if _, err := s.w.ExecContext(ctx, `
 UPDATE actors SET handle_attempts = handle_attempts + 1, handle_next_at = ?
-WHERE did = ? AND handle = ''`, next.UnixMicro(), did.String()); err != nil {
-		return fmt.Errorf("saving failed handle lookup of %s: %w", did, err)
+WHERE `+stillAsked, next.UnixMicro(), a.DID.String(), a.Recheck); err != nil {
+		return fmt.Errorf("saving failed handle lookup of %s: %w", a.DID, err)
 	}
 	return nil
 }

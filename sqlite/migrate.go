@@ -15,7 +15,8 @@ import (
 //
 //	1: actors holds only accounts with tracks or tombstones, and the handle
 //	   resolver's columns.
-const schemaVersion = 1
+//	2: actors.handle_recheck, and the resolver's index covers rechecks.
+const schemaVersion = 2
 
 // migrate brings a database made under an older schema up to the current
 // one, in one transaction with the version bump (SQLite's DDL is
@@ -46,8 +47,14 @@ func migrate(ctx context.Context, db *sql.DB) error {
 	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'actors'`).Scan(&hasActors); err != nil {
 		return fmt.Errorf("reading schema: %w", err)
 	}
-	if hasActors == 1 {
+	// Version 1 rebuilds actors in the current shape, so a version 0 file
+	// needs no later step for that table.
+	if hasActors == 1 && v < 1 {
 		if err := actorsWithTracks(ctx, tx); err != nil {
+			return err
+		}
+	} else if hasActors == 1 && v < 2 {
+		if err := handleRecheck(ctx, tx); err != nil {
 			return err
 		}
 	}
@@ -86,5 +93,21 @@ FROM (SELECT DISTINCT did FROM tracks) t LEFT JOIN actors_v0 a ON a.did = t.did`
 		return fmt.Errorf("counting migrated actors: %w", err)
 	}
 	slog.Info("sqlite: actors migrated to accounts with tracks", "kept", kept, "took", time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+// handleRecheck (version 2) adds the column an identity event without a
+// handle sets, and replaces the resolver's index with one that also covers
+// the accounts it marks. Adding a column with a constant default rewrites no
+// row; the new index is built when the schema is applied, after this.
+func handleRecheck(ctx context.Context, tx *sql.Tx) error {
+	for _, q := range []string{
+		`ALTER TABLE actors ADD COLUMN handle_recheck INTEGER NOT NULL DEFAULT 0`,
+		`DROP INDEX IF EXISTS actors_handle_todo`,
+	} {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("migrating actors to handle rechecks: %w", err)
+		}
+	}
 	return nil
 }

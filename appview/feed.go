@@ -13,8 +13,8 @@ import (
 
 	"github.com/bluesky-social/indigo/atproto/syntax"
 
+	"github.com/relaymusic/relay"
 	"github.com/relaymusic/relay/search"
-	"github.com/relaymusic/relay/sqlite"
 )
 
 // getDiscoveryFeed: app.relay.feed.getDiscoveryFeed.
@@ -31,7 +31,7 @@ func (s *Server) getDiscoveryFeed(ctx context.Context, r *http.Request) (any, er
 	return s.feedPage(ctx, after, limit)
 }
 
-func (s *Server) feedPage(ctx context.Context, after *sqlite.FeedKey, limit int) (any, error) {
+func (s *Server) feedPage(ctx context.Context, after *relay.FeedKey, limit int) (any, error) {
 	rows, err := s.store.Feed(ctx, after, limit)
 	if err != nil {
 		return nil, err
@@ -42,46 +42,46 @@ func (s *Server) feedPage(ctx context.Context, after *sqlite.FeedKey, limit int)
 	}{Feed: trackViews(rows)}
 	if len(rows) == limit {
 		last := rows[len(rows)-1]
-		out.Cursor = encodeFeedCursor(sqlite.FeedKey{SortAt: last.SortAt.UnixMicro(), DID: last.DID, RKey: last.RKey})
+		out.Cursor = encodeFeedCursor(last.Key())
 	}
 	return out, nil
 }
 
 // The feed cursor is the last track's position in feed order, opaque to
 // clients: base64url of "sortAt rkey did".
-func encodeFeedCursor(k sqlite.FeedKey) string {
+func encodeFeedCursor(k relay.FeedKey) string {
 	raw := strconv.FormatInt(k.SortAt, 10) + " " + k.RKey.String() + " " + k.DID.String()
 	return base64.RawURLEncoding.EncodeToString([]byte(raw))
 }
 
-func decodeFeedCursor(c string) (sqlite.FeedKey, error) {
+func decodeFeedCursor(c string) (relay.FeedKey, error) {
 	bad := invalidRequest("cursor is not one this feed returned")
 	raw, err := base64.RawURLEncoding.DecodeString(c)
 	if err != nil {
-		return sqlite.FeedKey{}, bad
+		return relay.FeedKey{}, bad
 	}
 	parts := strings.SplitN(string(raw), " ", 3)
 	if len(parts) != 3 {
-		return sqlite.FeedKey{}, bad
+		return relay.FeedKey{}, bad
 	}
 	sortAt, err := strconv.ParseInt(parts[0], 10, 64)
 	if err != nil {
-		return sqlite.FeedKey{}, bad
+		return relay.FeedKey{}, bad
 	}
 	rkey, err := syntax.ParseRecordKey(parts[1])
 	if err != nil {
-		return sqlite.FeedKey{}, bad
+		return relay.FeedKey{}, bad
 	}
 	did, err := syntax.ParseDID(parts[2])
 	if err != nil {
-		return sqlite.FeedKey{}, bad
+		return relay.FeedKey{}, bad
 	}
-	return sqlite.FeedKey{SortAt: sortAt, DID: did, RKey: rkey}, nil
+	return relay.FeedKey{SortAt: sortAt, DID: did, RKey: rkey}, nil
 }
 
 // parseFeedParams reads getDiscoveryFeed's parameters: the position after
 // which the page starts (nil: the top) and the limit.
-func parseFeedParams(q url.Values) (*sqlite.FeedKey, int, error) {
+func parseFeedParams(q url.Values) (*relay.FeedKey, int, error) {
 	limit, err := limitParam(q)
 	if err != nil {
 		return nil, 0, err

@@ -9,7 +9,6 @@ import (
 	"github.com/goccy/go-json"
 
 	"github.com/relaymusic/relay"
-	"github.com/relaymusic/relay/sqlite"
 )
 
 const (
@@ -45,7 +44,7 @@ var urlFields = []string{"audioUrl", "imageUrl"}
 // is valid JSON in valid UTF-8 with only https URLs. A stored record that
 // does not decode within the bounds is replaced by one built from the
 // track's lifted fields: the page is served either way.
-func servedRecord(t *sqlite.TrackRow) json.RawMessage {
+func servedRecord(t *relay.StoredTrack) json.RawMessage {
 	rec, err := decodeRecord(t.Record)
 	if err == nil {
 		if b, ok := encodeRecord(rec); ok {

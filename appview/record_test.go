@@ -14,7 +14,6 @@ import (
 	_ "github.com/mattn/go-sqlite3" // the store's own driver, to write old rows
 
 	"github.com/relaymusic/relay"
-	"github.com/relaymusic/relay/sqlite"
 )
 
 const goodRecord = `{"$type":"app.relay.track","title":"Jóga","artist":"Björk","audioUrl":"https://audio.example/1.mp3","fileType":"mp3","duration":305,"createdAt":"2026-01-02T03:04:05.000Z"`
@@ -57,7 +56,7 @@ func TestServedRecord(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			d := int64(7)
-			row := &sqlite.TrackRow{Track: relay.Track{
+			row := &relay.StoredTrack{Track: relay.Track{
 				Title: "lifted", Artist: "lifted artist", AudioURL: "https://audio.example/lifted.mp3", FileType: "mp3",
 				Duration: &d, CreatedAt: time.Now(), Record: json.RawMessage(tc.stored),
 			}}

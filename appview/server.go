@@ -15,14 +15,28 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	dto "github.com/prometheus/client_model/go"
 
+	"github.com/relaymusic/relay"
 	"github.com/relaymusic/relay/search"
-	"github.com/relaymusic/relay/sqlite"
 )
 
-// Store is what the appview reads from the store.
+// Store is what the appview reads from the store. Its contract, which
+// storetest.Run checks of every backend:
+//   - visibility: both methods return only visible tracks: not deleted, and
+//     of an account not made inactive by an account event (a later
+//     active=true shows them again; status "deleted" never does);
+//   - Feed returns at most limit tracks newest first, by SortAt, then DID,
+//     then RKey, all descending, strictly after the key given (nil: from the
+//     top). Keyset paging: a track that arrives while a client pages sorts
+//     above its cursor, so pages never repeat or skip;
+//   - Tracks returns the visible tracks among uris in the order asked;
+//     unknown, deleted and hidden ones, and uris whose authority is not a
+//     DID, are left out, which is no error;
+//   - a StoredTrack carries every field of the track as applied (its Record
+//     the same JSON value) and the handle of the artist's last identity
+//     event that had one.
 type Store interface {
-	Feed(ctx context.Context, after *sqlite.FeedKey, limit int) ([]*sqlite.TrackRow, error)
-	Tracks(ctx context.Context, uris []syntax.ATURI) ([]*sqlite.TrackRow, error)
+	Feed(ctx context.Context, after *relay.FeedKey, limit int) ([]*relay.StoredTrack, error)
+	Tracks(ctx context.Context, uris []syntax.ATURI) ([]*relay.StoredTrack, error)
 }
 
 // Searcher is what the appview asks of the search index.

@@ -7,7 +7,6 @@ import (
 	"github.com/bluesky-social/indigo/atproto/syntax"
 
 	"github.com/relaymusic/relay"
-	"github.com/relaymusic/relay/sqlite"
 )
 
 // TrackView is app.relay.feed.defs#trackView.
@@ -36,7 +35,7 @@ type TrackView struct {
 // datetimeLayout is the ATProto datetime form (RFC 3339, UTC, milliseconds).
 const datetimeLayout = "2006-01-02T15:04:05.000Z"
 
-func trackView(t *sqlite.TrackRow) TrackView {
+func trackView(t *relay.StoredTrack) TrackView {
 	return TrackView{
 		URI:       t.URI().String(),
 		CID:       t.CID,
@@ -60,7 +59,7 @@ func trackView(t *sqlite.TrackRow) TrackView {
 
 func formatTime(t time.Time) string { return t.UTC().Format(datetimeLayout) }
 
-func trackViews(rows []*sqlite.TrackRow) []TrackView {
+func trackViews(rows []*relay.StoredTrack) []TrackView {
 	out := make([]TrackView, 0, len(rows))
 	for _, r := range rows {
 		out = append(out, trackView(r))

@@ -7,7 +7,7 @@ import (
 
 	"github.com/bluesky-social/indigo/atproto/syntax"
 
-	"github.com/relaymusic/relay/sqlite"
+	"github.com/relaymusic/relay"
 )
 
 // FuzzParams: any query string gives either parameters within their bounds
@@ -16,7 +16,7 @@ import (
 func FuzzParams(f *testing.F) {
 	for _, s := range []string{
 		"", "limit=50", "limit=0", "limit=101", "limit=-1", "limit=1e2", "limit=%00",
-		"cursor=" + encodeFeedCursor(sqlite.FeedKey{SortAt: 1767225600000000, DID: "did:plc:alice5rxbvqptxhmrrkjtu6m", RKey: "3lb2fbq7tbc2s"}),
+		"cursor=" + encodeFeedCursor(relay.FeedKey{SortAt: 1767225600000000, DID: "did:plc:alice5rxbvqptxhmrrkjtu6m", RKey: "3lb2fbq7tbc2s"}),
 		"cursor=MTIz", "cursor=garbage", "cursor=LTEgeCBkaWQ6cGxjOng",
 		"q=bjork&sort=newest&limit=10", "q=+++", "q=bj%C3%B6rk&sort=oldest", "q=a&q=b&limit=3&limit=4",
 		"%zz", "q=\xff\xfe",

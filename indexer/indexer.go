@@ -14,7 +14,22 @@ import (
 	"github.com/relaymusic/relay/validate"
 )
 
-// Store is what the indexer needs of the store.
+// Store is what the indexer needs of the store. Its contract, which
+// storetest.Run checks of every backend:
+//   - atomic with the cursor: ApplyBatch applies the events in order, all or
+//     nothing, and stores cursor (when > 0) in the same transaction, so a
+//     crash loses no event it acknowledged; Cursor returns the last stored
+//     cursor, 0 before any;
+//   - the rev rule: a put or delete whose rev is not newer than the one
+//     stored for (did, rkey) changes nothing; a delete leaves a tombstone
+//     with its rev, so a create at that rev or older never resurrects the
+//     track, and a newer one does;
+//   - at-least-once safe: applying an event again changes nothing and is
+//     counted Stale, so the indexer may resume before its cursor;
+//   - account visibility: after an account event with active=false the
+//     account's tracks, those that arrive later included, are in no query
+//     until active=true shows them again; status "deleted" removes them for
+//     good. An identity event with a handle sets the artist's handle.
 type Store interface {
 	ApplyBatch(ctx context.Context, events []relay.Event, cursor int64) (relay.ApplyResult, error)
 	Cursor(ctx context.Context) (int64, error)

@@ -7,20 +7,14 @@ import (
 	"fmt"
 
 	"github.com/bluesky-social/indigo/atproto/syntax"
-)
 
-// FeedKey is the position of a track in the discovery feed's order:
-// sortAt descending, then did and rkey descending to break ties.
-type FeedKey struct {
-	SortAt int64 // unix microseconds
-	DID    syntax.DID
-	RKey   syntax.RecordKey
-}
+	"github.com/relaymusic/relay"
+)
 
 // Feed returns up to limit visible tracks, newest first, strictly after the
 // key (nil: from the top). Keyset paging: a track that arrives while a client
 // pages sorts above its cursor, so pages never repeat or skip.
-func (s *Store) Feed(ctx context.Context, after *FeedKey, limit int) ([]*TrackRow, error) {
+func (s *Store) Feed(ctx context.Context, after *relay.FeedKey, limit int) ([]*relay.StoredTrack, error) {
 	q := `SELECT ` + trackColumns + ` FROM tracks t LEFT JOIN actors a ON a.did = t.did
 WHERE ` + visible
 	args := []any{}
@@ -35,7 +29,7 @@ WHERE ` + visible
 		return nil, fmt.Errorf("querying feed: %w", err)
 	}
 	defer rows.Close()
-	var out []*TrackRow
+	var out []*relay.StoredTrack
 	for rows.Next() {
 		t, err := scanTrack(rows)
 		if err != nil {
@@ -51,7 +45,7 @@ WHERE ` + visible
 
 // Tracks returns the visible tracks among uris, in the order given; uris
 // that are unknown, deleted or hidden are left out.
-func (s *Store) Tracks(ctx context.Context, uris []syntax.ATURI) ([]*TrackRow, error) {
+func (s *Store) Tracks(ctx context.Context, uris []syntax.ATURI) ([]*relay.StoredTrack, error) {
 	if len(uris) == 0 {
 		return nil, nil
 	}
@@ -66,7 +60,7 @@ WHERE t.did = ? AND t.rkey = ? AND `+visible)
 		return nil, fmt.Errorf("preparing track lookup: %w", err)
 	}
 	defer stmt.Close()
-	out := make([]*TrackRow, 0, len(uris))
+	out := make([]*relay.StoredTrack, 0, len(uris))
 	for _, u := range uris {
 		did, err := u.Authority().AsDID()
 		if err != nil {

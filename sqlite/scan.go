@@ -25,15 +25,9 @@ type rowScanner interface {
 	Scan(dest ...any) error
 }
 
-// TrackRow is a track with what the store knows of its artist's account.
-type TrackRow struct {
-	relay.Track
-	Handle string
-}
-
-func scanTrack(r rowScanner) (*TrackRow, error) {
+func scanTrack(r rowScanner) (*relay.StoredTrack, error) {
 	var (
-		t                            TrackRow
+		t                            relay.StoredTrack
 		did, rkey, tags, features    string
 		record                       string
 		duration                     sql.NullInt64

@@ -4,7 +4,6 @@ import (
 	"testing"
 
 	"github.com/relaymusic/relay"
-	"github.com/relaymusic/relay/sqlite"
 )
 
 func testAccounts(t *testing.T, open func(t *testing.T) Backend) {
@@ -95,7 +94,7 @@ func testAccounts(t *testing.T, open func(t *testing.T) Backend) {
 		}{{"first.example", "first.example"}, {"second.example", "second.example"}, {"", "second.example"}}
 		for _, s := range steps {
 			f.apply(identity(did(1), s.handle))
-			for where, rows := range map[string][]*sqlite.TrackRow{"Feed": f.feed(), "Tracks": f.lookup(a1.URI())} {
+			for where, rows := range map[string][]*relay.StoredTrack{"Feed": f.feed(), "Tracks": f.lookup(a1.URI())} {
 				if len(rows) != 1 || rows[0].Handle != s.want {
 					t.Errorf("after identity %q: %s handle = %v, want %q", s.handle, where, handles(rows), s.want)
 				}

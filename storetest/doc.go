@@ -10,6 +10,10 @@
 // Backend is the union of what the consumers declare: indexer.Store,
 // search.Store (with search.Outbox and search.Source) and appview.Store,
 // plus the backfill's methods (backfill.go, until backfill/ declares them).
+// Each consumer states its part of the contract on the interface it
+// declares (indexer.Store: apply, revs, accounts; search.Source and
+// search.Outbox: the outbox order; appview.Store: visibility and paging);
+// the whole of it is below, one rule to a paragraph, and Run checks it.
 //
 // # The contract
 //
@@ -34,7 +38,7 @@
 // account is hidden, and for an account event in the same batch as the
 // account's first track, in either order. Status "deleted" removes the
 // tracks for good: re-activation or a replay of their records does not
-// bring them back. An identity event with a handle sets TrackRow.Handle;
+// bring them back. An identity event with a handle sets StoredTrack.Handle;
 // one without leaves it. A backend need not remember accounts it holds no
 // track for.
 //

@@ -9,29 +9,28 @@ import (
 	"github.com/bluesky-social/indigo/atproto/syntax"
 
 	"github.com/relaymusic/relay"
-	"github.com/relaymusic/relay/sqlite"
 )
 
-func keyOf(r *sqlite.TrackRow) sqlite.FeedKey {
-	return sqlite.FeedKey{SortAt: r.SortAt.UnixMicro(), DID: r.DID, RKey: r.RKey}
+func keyOf(r *relay.StoredTrack) relay.FeedKey {
+	return relay.FeedKey{SortAt: r.SortAt.UnixMicro(), DID: r.DID, RKey: r.RKey}
 }
 
 // feedOrder compares in the feed's order: sortAt, then did, then rkey, all
 // descending (negative: a comes first).
-func feedOrder(a, b sqlite.FeedKey) int {
+func feedOrder(a, b relay.FeedKey) int {
 	return cmp.Or(cmp.Compare(b.SortAt, a.SortAt), cmp.Compare(b.DID, a.DID), cmp.Compare(b.RKey, a.RKey))
 }
 
 func testFeed(t *testing.T, open func(t *testing.T) Backend) {
 	// Ten tracks on five distinct times, so ties are broken by did, then
 	// rkey; all in the past, so sortAt = createdAt.
-	seed := func(f *fixture) []sqlite.FeedKey {
+	seed := func(f *fixture) []relay.FeedKey {
 		var evs []relay.Event
-		var keys []sqlite.FeedKey
+		var keys []relay.FeedKey
 		for i := range 10 {
 			tr := track(did(i%3), rkey(i), rev(1), "t", base.Add(-time.Duration(i/2)*time.Hour))
 			evs = append(evs, put(tr))
-			keys = append(keys, sqlite.FeedKey{SortAt: tr.CreatedAt.UnixMicro(), DID: tr.DID, RKey: tr.RKey})
+			keys = append(keys, relay.FeedKey{SortAt: tr.CreatedAt.UnixMicro(), DID: tr.DID, RKey: tr.RKey})
 		}
 		// One batch in scrambled order: the feed's order is not insertion order.
 		slices.Reverse(evs[3:])
@@ -72,8 +71,8 @@ func testFeed(t *testing.T, open func(t *testing.T) Backend) {
 		f := newFixture(t, open)
 		want := seed(f)
 		var (
-			got   []sqlite.FeedKey
-			after *sqlite.FeedKey
+			got   []relay.FeedKey
+			after *relay.FeedKey
 			n     = 100
 		)
 		for page := 0; ; page++ {
@@ -102,7 +101,7 @@ func testFeed(t *testing.T, open func(t *testing.T) Backend) {
 			below := track(did(8), rkey(n+1), rev(1), "backfilled", time.UnixMicro(k.SortAt).Add(-30*time.Minute))
 			n += 2
 			f.apply(put(top), put(below))
-			want = append(want, sqlite.FeedKey{SortAt: below.CreatedAt.UnixMicro(), DID: below.DID, RKey: below.RKey})
+			want = append(want, relay.FeedKey{SortAt: below.CreatedAt.UnixMicro(), DID: below.DID, RKey: below.RKey})
 		}
 		slices.SortFunc(want, feedOrder)
 		if !slices.Equal(got, want) {

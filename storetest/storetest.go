@@ -17,7 +17,6 @@ import (
 	"github.com/relaymusic/relay/appview"
 	"github.com/relaymusic/relay/indexer"
 	"github.com/relaymusic/relay/search"
-	"github.com/relaymusic/relay/sqlite"
 )
 
 // Backend is everything relay asks of a store: the union of the interfaces
@@ -80,7 +79,7 @@ func (f *fixture) applyAt(cursor int64, events ...relay.Event) relay.ApplyResult
 }
 
 // feed returns the whole feed (every visible track, in order).
-func (f *fixture) feed() []*sqlite.TrackRow {
+func (f *fixture) feed() []*relay.StoredTrack {
 	f.t.Helper()
 	rows, err := f.b.Feed(f.ctx, nil, 1000)
 	if err != nil {
@@ -89,7 +88,7 @@ func (f *fixture) feed() []*sqlite.TrackRow {
 	return rows
 }
 
-func (f *fixture) lookup(uris ...syntax.ATURI) []*sqlite.TrackRow {
+func (f *fixture) lookup(uris ...syntax.ATURI) []*relay.StoredTrack {
 	f.t.Helper()
 	rows, err := f.b.Tracks(f.ctx, uris)
 	if err != nil {
@@ -99,7 +98,7 @@ func (f *fixture) lookup(uris ...syntax.ATURI) []*sqlite.TrackRow {
 }
 
 // get returns the track at uri as Tracks shows it, nil when it is not shown.
-func (f *fixture) get(uri syntax.ATURI) *sqlite.TrackRow {
+func (f *fixture) get(uri syntax.ATURI) *relay.StoredTrack {
 	f.t.Helper()
 	rows := f.lookup(uri)
 	switch len(rows) {
@@ -160,7 +159,7 @@ func (f *fixture) since(seq int64) []relay.Change {
 // (want true) or in none of them (want false).
 func (f *fixture) shownEverywhere(uri syntax.ATURI, want bool) {
 	f.t.Helper()
-	inFeed := slices.ContainsFunc(f.feed(), func(r *sqlite.TrackRow) bool { return r.URI() == uri })
+	inFeed := slices.ContainsFunc(f.feed(), func(r *relay.StoredTrack) bool { return r.URI() == uri })
 	inTracks := f.get(uri) != nil
 	_, inVisible := f.visible()[uri]
 	if inFeed != want || inTracks != want || inVisible != want {
@@ -251,7 +250,7 @@ func emptyOr[T any](s []T) []T {
 	return s
 }
 
-func uris(rows []*sqlite.TrackRow) []syntax.ATURI {
+func uris(rows []*relay.StoredTrack) []syntax.ATURI {
 	out := make([]syntax.ATURI, len(rows))
 	for i, r := range rows {
 		out[i] = r.URI()
@@ -259,7 +258,7 @@ func uris(rows []*sqlite.TrackRow) []syntax.ATURI {
 	return out
 }
 
-func handles(rows []*sqlite.TrackRow) []string {
+func handles(rows []*relay.StoredTrack) []string {
 	out := make([]string, len(rows))
 	for i, r := range rows {
 		out[i] = r.Handle

@@ -1,0 +1,27 @@
+package relay
+
+import "github.com/bluesky-social/indigo/atproto/syntax"
+
+// StoredTrack is a track as a store reads it back for a query: the track,
+// and what the store knows of its artist's account.
+type StoredTrack struct {
+	Track
+	// Handle is the artist's handle as the store last learned it; empty
+	// when it has none.
+	Handle string
+}
+
+// FeedKey is the position of a track in the discovery feed's order: SortAt
+// descending, then DID and RKey descending to break ties. It is the whole
+// of a feed cursor, so a page after it never depends on the process or the
+// store that issued it.
+type FeedKey struct {
+	SortAt int64 // Track.SortAt, unix microseconds
+	DID    syntax.DID
+	RKey   syntax.RecordKey
+}
+
+// Key is the track's position in the feed's order.
+func (t *Track) Key() FeedKey {
+	return FeedKey{SortAt: t.SortAt.UnixMicro(), DID: t.DID, RKey: t.RKey}
+}

@@ -3,8 +3,11 @@
 // change feed (outbox) that carries SQLite's changes to the search index.
 //
 // It imports nothing of ours. The store (sqlite/), the search index (search/),
-// the jetstream consumer (indexer/), the backfill (backfill/) and the HTTP
-// layer (appview/) all speak these types; cmd/relay wires them together.
+// the jetstream consumer (indexer/), the record rules (validate/), the
+// backfill (backfill/) and the HTTP layer (appview/) all speak these types;
+// cmd/relay wires them together. One file per concern: relay.go (tracks,
+// events, changes), stored.go (a track as a store reads it back, the feed
+// key), schema.go (the SQLite schema).
 package relay
 
 import (

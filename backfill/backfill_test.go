@@ -206,7 +206,7 @@ func TestBackfillFromPDS(t *testing.T) {
 			t.Errorf("%s: title %q, want %q", r.URI(), r.Title, s.want[r.URI().String()])
 		}
 	}
-	counts, _ := store.BackfillCounts(context.Background(), 5)
+	counts, _ := store.BackfillCounts(context.Background())
 	if counts.Pending != 0 || counts.Failed != 0 || counts.Done < len(s.accounts) {
 		t.Errorf("backfill counts = %+v", counts)
 	}
@@ -273,7 +273,7 @@ func TestBackfillResumes(t *testing.T) {
 	if err == nil {
 		t.Fatal("want the interrupted run to report its context error")
 	}
-	counts, _ := store.BackfillCounts(context.Background(), 5)
+	counts, _ := store.BackfillCounts(context.Background())
 	if counts.Done < 3 || counts.Done == 8 || counts.Pending == 0 {
 		t.Fatalf("after the interrupt: %+v (first run %+v)", counts, first)
 	}

@@ -14,10 +14,12 @@
 // Guarantees:
 //   - safe beside the live consumer: the store's rev check lets the newer of
 //     a snapshot and a live event win, whichever lands first;
-//   - resumable: progress lives in SQLite (backfill_repos, backfill_sources);
-//     a second run continues where an interrupted one stopped;
+//   - resumable: progress lives in the store (Store, the interface this
+//     package declares over root types); a second run continues where an
+//     interrupted one stopped;
 //   - nothing silently dropped: a repo that fails keeps its error and is
-//     retried with backoff up to MaxAttempts, and stays listed as failed;
+//     retried with backoff up to MaxAttempts, then given up (no retry time)
+//     and still listed as failed; naming it (Config.DIDs) queues it afresh;
 //   - an attempt is counted before its fetch: a repo that kills the process
 //     (memory, a crash) is given up after MaxAttempts like any failure; a
 //     shutdown during a fetch takes its attempt back;
@@ -35,11 +37,16 @@
 //     the remote body.
 //
 // Where things live:
-//   - backfill.go: Run, the dispatcher and workers, retries;
+//   - backfill.go: Config, Run (requeue, list the sources, drain, report),
+//     listing a source;
+//   - store.go: Store, what the backfill needs of the store;
+//   - queue.go: the queue's rules: states, backoff, exhaustion, the attempt
+//     counted before its fetch (the store starts it only if still as listed);
+//   - dispatch.go: the dispatcher, the workers and the run's report;
 //   - repo.go: fetching, verifying and reading one repo;
 //   - car.go: the bounded CAR loader and MST walk;
 //   - source.go: where repos come from;
 //   - hosts.go: per-host concurrency and rate limits;
-//   - progress.go: the terminal progress bar and plain log lines;
+//   - progress.go: the terminal progress bar, plain log lines, the gauges;
 //   - metrics.go: relay_backfill_* metrics.
 package backfill

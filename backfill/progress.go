@@ -1,12 +1,15 @@
 package backfill
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"log/slog"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/relaymusic/relay"
 )
 
 // progress reports a run: a bar redrawn in place on a terminal, or a plain
@@ -21,12 +24,6 @@ type progress struct {
 	total, done, failed int
 	records             int64
 	lastLogged          int
-}
-
-func (p *progress) setTotal(n int) {
-	p.mu.Lock()
-	p.total = n
-	p.mu.Unlock()
 }
 
 // repoFinished counts one repo; done repos bring their record count.
@@ -81,4 +78,46 @@ func (p *progress) draw(final bool) {
 		line += "\n"
 	}
 	fmt.Fprint(p.w, line)
+}
+
+// follow starts the progress of a run from the queue's counts: the bar
+// redrawn every 250ms, the relay_backfill_repos gauges every 2s. stop ends
+// it with a last drawing, and returns once nothing draws any more.
+func (p *progress) follow(ctx context.Context, q *queue, c relay.BackfillCounts) (stop func()) {
+	p.mu.Lock()
+	// Given-up repos are not to do, whatever this run does.
+	p.total = c.Pending + c.Done + c.Failed - c.Exhausted
+	p.done = c.Done
+	p.mu.Unlock()
+	updateGauges(c)
+	quit, stopped := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(stopped)
+		t := time.NewTicker(250 * time.Millisecond)
+		defer t.Stop()
+		for i := 0; ; i++ {
+			select {
+			case <-quit:
+				return
+			case <-t.C:
+				p.draw(false)
+				if i%8 == 0 {
+					if c, err := q.counts(ctx); err == nil {
+						updateGauges(c)
+					}
+				}
+			}
+		}
+	}()
+	return func() {
+		close(quit)
+		<-stopped
+		p.draw(true)
+	}
+}
+
+func updateGauges(c relay.BackfillCounts) {
+	reposGauge.WithLabelValues(string(relay.RepoPending)).Set(float64(c.Pending))
+	reposGauge.WithLabelValues(string(relay.RepoDone)).Set(float64(c.Done))
+	reposGauge.WithLabelValues(string(relay.RepoFailed)).Set(float64(c.Failed))
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/bluesky-social/indigo/atproto/syntax"
@@ -12,12 +13,16 @@ import (
 	"github.com/relaymusic/relay"
 )
 
-// Backfill repo states.
-const (
-	BackfillPending = "pending"
-	BackfillDone    = "done"
-	BackfillFailed  = "failed"
-)
+// never is the next_attempt_at of a repo given up: no retry time comes.
+const never = math.MaxInt64
+
+// retryMicros stores a retry time; the zero time is never.
+func retryMicros(t time.Time) int64 {
+	if t.IsZero() {
+		return never
+	}
+	return t.UnixMicro()
+}
 
 // AddBackfillRepos records repos to backfill; ones already known keep their
 // state. It returns how many were new.
@@ -70,31 +75,22 @@ ON CONFLICT (source) DO UPDATE SET cursor = excluded.cursor, complete = excluded
 	return nil
 }
 
-// DueRepo is a repo to backfill now, with the attempts it already had and
-// the state it was in (for UndoBackfillStart).
-type DueRepo struct {
-	DID       syntax.DID
-	Attempts  int
-	State     string
-	LastError string
-}
-
 // BackfillDue returns up to limit repos to work on now: pending ones, and
-// failed ones whose retry time has come and that have attempts left.
-func (s *Store) BackfillDue(ctx context.Context, now time.Time, maxAttempts, limit int) ([]DueRepo, error) {
+// failed ones whose retry time has come (a repo given up has none).
+func (s *Store) BackfillDue(ctx context.Context, now time.Time, limit int) ([]relay.DueRepo, error) {
 	rows, err := s.r.QueryContext(ctx, `
 SELECT did, attempts, state, last_error FROM backfill_repos
-WHERE state = 'pending' OR (state = 'failed' AND attempts < ? AND next_attempt_at <= ?)
-ORDER BY next_attempt_at, did LIMIT ?`, maxAttempts, now.UnixMicro(), limit)
+WHERE state = ? OR (state = ? AND next_attempt_at <= ?)
+ORDER BY next_attempt_at, did LIMIT ?`, relay.RepoPending, relay.RepoFailed, now.UnixMicro(), limit)
 	if err != nil {
 		return nil, fmt.Errorf("listing due backfill repos: %w", err)
 	}
 	defer rows.Close()
-	var out []DueRepo
+	var out []relay.DueRepo
 	for rows.Next() {
 		var (
 			d string
-			r DueRepo
+			r relay.DueRepo
 		)
 		if err := rows.Scan(&d, &r.Attempts, &r.State, &r.LastError); err != nil {
 			return nil, fmt.Errorf("reading due backfill repo: %w", err)
@@ -106,24 +102,25 @@ ORDER BY next_attempt_at, did LIMIT ?`, maxAttempts, now.UnixMicro(), limit)
 }
 
 // RequeueBackfill marks repos pending with a fresh set of attempts, whatever
-// their state: an operator asked for them by name.
+// their state (given up included): an operator asked for them by name.
 func (s *Store) RequeueBackfill(ctx context.Context, dids []syntax.DID) error {
 	for _, d := range dids {
 		if _, err := s.w.ExecContext(ctx, `
 INSERT INTO backfill_repos (did, updated_at) VALUES (?, ?)
-ON CONFLICT (did) DO UPDATE SET state = 'pending', attempts = 0, next_attempt_at = 0, updated_at = excluded.updated_at`,
-			d.String(), time.Now().UnixMicro()); err != nil {
+ON CONFLICT (did) DO UPDATE SET state = ?, attempts = 0, next_attempt_at = 0, updated_at = excluded.updated_at`,
+			d.String(), time.Now().UnixMicro(), relay.RepoPending); err != nil {
 			return fmt.Errorf("queueing %s for backfill: %w", d, err)
 		}
 	}
 	return nil
 }
 
-// BackfillWaiting returns the earliest retry time among failed repos that
-// have attempts left (zero time: none).
-func (s *Store) BackfillWaiting(ctx context.Context, maxAttempts int) (time.Time, error) {
+// BackfillWaiting returns the earliest retry time among failed repos not
+// given up (zero time: none).
+func (s *Store) BackfillWaiting(ctx context.Context) (time.Time, error) {
 	var at sql.NullInt64
-	err := s.r.QueryRowContext(ctx, `SELECT MIN(next_attempt_at) FROM backfill_repos WHERE state = 'failed' AND attempts < ?`, maxAttempts).Scan(&at)
+	err := s.r.QueryRowContext(ctx, `SELECT MIN(next_attempt_at) FROM backfill_repos WHERE state = ? AND next_attempt_at < ?`,
+		relay.RepoFailed, never).Scan(&at)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("reading backfill retry times: %w", err)
 	}
@@ -133,24 +130,21 @@ func (s *Store) BackfillWaiting(ctx context.Context, maxAttempts int) (time.Time
 	return time.UnixMicro(at.Int64), nil
 }
 
-// ErrAttemptUnfinished is the error a repo keeps when the process stopped
-// during its attempt (killed, out of memory) and nothing recorded an end.
-const ErrAttemptUnfinished = "attempt did not finish: the process stopped during it"
-
 // StartBackfill counts an attempt at a repo before it is made, and marks it
-// failed with ErrAttemptUnfinished, due again at retryAt: a repo whose fetch
-// kills the process is then given up after its attempts like any other
-// failure, not fetched again at every restart. FailBackfill or ResyncRepo
-// records how the attempt ended; UndoBackfillStart takes it back.
+// failed with relay.ErrAttemptUnfinished, due again at retryAt (zero: never,
+// it is given up): a repo whose fetch kills the process then uses up its
+// attempts like any other failure, not fetched again at every restart.
+// FailBackfill or ResyncRepo records how the attempt ended;
+// UndoBackfillStart takes it back.
 //
 // It starts the attempt only if the repo is still as BackfillDue listed it
 // (same state and attempts), and reports whether it did: a repo finished or
 // started by someone else since (a worker, another process) is left alone.
-func (s *Store) StartBackfill(ctx context.Context, r DueRepo, retryAt time.Time) (bool, error) {
+func (s *Store) StartBackfill(ctx context.Context, r relay.DueRepo, retryAt time.Time) (bool, error) {
 	res, err := s.w.ExecContext(ctx, `
-UPDATE backfill_repos SET state = 'failed', attempts = attempts + 1, last_error = ?, next_attempt_at = ?, updated_at = ?
+UPDATE backfill_repos SET state = ?, attempts = attempts + 1, last_error = ?, next_attempt_at = ?, updated_at = ?
 WHERE did = ? AND state = ? AND attempts = ?`,
-		ErrAttemptUnfinished, retryAt.UnixMicro(), time.Now().UnixMicro(), r.DID.String(), r.State, r.Attempts)
+		relay.RepoFailed, relay.ErrAttemptUnfinished, retryMicros(retryAt), time.Now().UnixMicro(), r.DID.String(), r.State, r.Attempts)
 	if err != nil {
 		return false, fmt.Errorf("recording backfill attempt of %s: %w", r.DID, err)
 	}
@@ -163,11 +157,11 @@ WHERE did = ? AND state = ? AND attempts = ?`,
 
 // UndoBackfillStart puts a repo back as it was before StartBackfill (due at
 // once): the attempt was interrupted by a shutdown, not failed.
-func (s *Store) UndoBackfillStart(ctx context.Context, r DueRepo) error {
+func (s *Store) UndoBackfillStart(ctx context.Context, r relay.DueRepo) error {
 	_, err := s.w.ExecContext(ctx, `
 UPDATE backfill_repos SET state = ?, attempts = ?, last_error = ?, next_attempt_at = 0, updated_at = ?
-WHERE did = ? AND state = 'failed' AND last_error = ?`,
-		r.State, r.Attempts, r.LastError, time.Now().UnixMicro(), r.DID.String(), ErrAttemptUnfinished)
+WHERE did = ? AND state = ? AND last_error = ?`,
+		r.State, r.Attempts, r.LastError, time.Now().UnixMicro(), r.DID.String(), relay.RepoFailed, relay.ErrAttemptUnfinished)
 	if err != nil {
 		return fmt.Errorf("undoing backfill attempt of %s: %w", r.DID, err)
 	}
@@ -175,60 +169,64 @@ WHERE did = ? AND state = 'failed' AND last_error = ?`,
 }
 
 // FailBackfill records how a failed attempt ended (StartBackfill counted
-// it) and when to try again.
+// it) and when to try again (zero: never, it is given up).
 func (s *Store) FailBackfill(ctx context.Context, did syntax.DID, cause error, retryAt time.Time) error {
 	_, err := s.w.ExecContext(ctx, `
-UPDATE backfill_repos SET state = 'failed', last_error = ?, next_attempt_at = ?, updated_at = ?
-WHERE did = ?`, cause.Error(), retryAt.UnixMicro(), time.Now().UnixMicro(), did.String())
+UPDATE backfill_repos SET state = ?, last_error = ?, next_attempt_at = ?, updated_at = ?
+WHERE did = ?`, relay.RepoFailed, cause.Error(), retryMicros(retryAt), time.Now().UnixMicro(), did.String())
 	if err != nil {
 		return fmt.Errorf("recording backfill failure of %s: %w", did, err)
 	}
 	return nil
 }
 
-// BackfillCounts counts repos by state.
-type BackfillCounts struct {
-	Pending, Done, Failed int
-	// Exhausted are failed repos with no attempts left.
-	Exhausted int
-	Records   int64
+// GiveUpBackfill gives up a failed repo without another attempt (its
+// attempts were used under a lower limit, or before limits were stored), if
+// it is still as BackfillDue listed it, and reports whether it did.
+func (s *Store) GiveUpBackfill(ctx context.Context, r relay.DueRepo) (bool, error) {
+	res, err := s.w.ExecContext(ctx, `
+UPDATE backfill_repos SET next_attempt_at = ?, updated_at = ?
+WHERE did = ? AND state = ? AND attempts = ?`,
+		never, time.Now().UnixMicro(), r.DID.String(), relay.RepoFailed, r.Attempts)
+	if err != nil {
+		return false, fmt.Errorf("giving up backfill of %s: %w", r.DID, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("giving up backfill of %s: %w", r.DID, err)
+	}
+	return n == 1, nil
 }
 
-// BackfillCounts counts repos by state; exhausted are failed repos with
-// maxAttempts used.
-func (s *Store) BackfillCounts(ctx context.Context, maxAttempts int) (BackfillCounts, error) {
-	var c BackfillCounts
+// BackfillCounts counts repos by state.
+func (s *Store) BackfillCounts(ctx context.Context) (relay.BackfillCounts, error) {
+	var c relay.BackfillCounts
 	err := s.r.QueryRowContext(ctx, `
 SELECT
-	COALESCE(SUM(state = 'pending'), 0),
-	COALESCE(SUM(state = 'done'), 0),
-	COALESCE(SUM(state = 'failed'), 0),
-	COALESCE(SUM(state = 'failed' AND attempts >= ?), 0),
+	COALESCE(SUM(state = ?), 0),
+	COALESCE(SUM(state = ?), 0),
+	COALESCE(SUM(state = ?), 0),
+	COALESCE(SUM(state = ? AND next_attempt_at = ?), 0),
 	COALESCE(SUM(records), 0)
-FROM backfill_repos`, maxAttempts).Scan(&c.Pending, &c.Done, &c.Failed, &c.Exhausted, &c.Records)
+FROM backfill_repos`, relay.RepoPending, relay.RepoDone, relay.RepoFailed, relay.RepoFailed, never).
+		Scan(&c.Pending, &c.Done, &c.Failed, &c.Exhausted, &c.Records)
 	if err != nil {
 		return c, fmt.Errorf("counting backfill repos: %w", err)
 	}
 	return c, nil
 }
 
-// FailedBackfill is a repo whose backfill failed, with its last error.
-type FailedBackfill struct {
-	DID      syntax.DID
-	Attempts int
-	Error    string
-}
-
-// BackfillFailures lists failed repos.
-func (s *Store) BackfillFailures(ctx context.Context, limit int) ([]FailedBackfill, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT did, attempts, last_error FROM backfill_repos WHERE state = 'failed' ORDER BY did LIMIT ?`, limit)
+// BackfillFailures lists up to limit failed repos, given up or not.
+func (s *Store) BackfillFailures(ctx context.Context, limit int) ([]relay.FailedRepo, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT did, attempts, last_error FROM backfill_repos WHERE state = ? ORDER BY did LIMIT ?`,
+		relay.RepoFailed, limit)
 	if err != nil {
 		return nil, fmt.Errorf("listing backfill failures: %w", err)
 	}
 	defer rows.Close()
-	var out []FailedBackfill
+	var out []relay.FailedRepo
 	for rows.Next() {
-		var f FailedBackfill
+		var f relay.FailedRepo
 		var d string
 		if err := rows.Scan(&d, &f.Attempts, &f.Error); err != nil {
 			return nil, fmt.Errorf("reading backfill failure: %w", err)
@@ -251,7 +249,9 @@ func (s *Store) ResyncRepo(ctx context.Context, did syntax.DID, rev, handle stri
 		return res, fmt.Errorf("beginning resync of %s: %w", did, err)
 	}
 	defer tx.Rollback()
-	a := applier{tx: tx, now: time.Now().UnixMicro(), stmts: map[string]*sql.Stmt{}}
+	// recent: a first track of an account deactivated earlier is hidden, as
+	// on the live path.
+	a := applier{tx: tx, now: time.Now().UnixMicro(), stmts: map[string]*sql.Stmt{}, recent: s.recent}
 
 	if _, err := a.identity(ctx, &relay.Event{Kind: relay.IdentityUpdate, DID: did, Handle: handle}); err != nil {
 		return res, err
@@ -321,13 +321,20 @@ func (s *Store) ResyncRepo(ctx context.Context, did syntax.DID, rev, handle stri
 		count(&res, changed)
 	}
 	if _, err := tx.ExecContext(ctx, `
-INSERT INTO backfill_repos (did, state, records, rev, last_error, updated_at) VALUES (?, 'done', ?, ?, '', ?)
-ON CONFLICT (did) DO UPDATE SET state = 'done', records = excluded.records, rev = excluded.rev, last_error = '', updated_at = excluded.updated_at`,
-		did.String(), len(tracks), rev, a.now); err != nil {
+INSERT INTO backfill_repos (did, state, records, rev, last_error, updated_at) VALUES (?, ?, ?, ?, '', ?)
+ON CONFLICT (did) DO UPDATE SET state = excluded.state, records = excluded.records, rev = excluded.rev, last_error = '', updated_at = excluded.updated_at`,
+		did.String(), relay.RepoDone, len(tracks), rev, a.now); err != nil {
 		return res, fmt.Errorf("marking %s backfilled: %w", did, err)
 	}
 	if err := tx.Commit(); err != nil {
 		return res, fmt.Errorf("committing resync of %s: %w", did, err)
+	}
+	// As ApplyBatch does, once committed.
+	for d, st := range a.pending {
+		s.recent.put(d, st)
+	}
+	for _, d := range a.created {
+		s.recent.drop(d)
 	}
 	return res, nil
 }

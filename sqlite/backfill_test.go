@@ -2,70 +2,59 @@ package sqlite
 
 import (
 	"context"
-	"errors"
 	"testing"
 	"time"
 
-	"github.com/bluesky-social/indigo/atproto/syntax"
+	"github.com/relaymusic/relay"
 )
 
-// TestStartBackfill: an attempt is counted when it starts, only on a repo
-// still as it was listed, and taken back as it was by UndoBackfillStart.
-func TestStartBackfill(t *testing.T) {
-	ctx := context.Background()
-	s := openTest(t)
-	const did = syntax.DID("did:plc:aaaaaaaaaaaaaaaaaaaaaaaa")
-	if _, err := s.AddBackfillRepos(ctx, []syntax.DID{did}); err != nil {
-		t.Fatal(err)
-	}
-	list := func() DueRepo {
-		t.Helper()
-		due, err := s.BackfillDue(ctx, time.Now().Add(time.Hour), 10, 10)
-		if err != nil || len(due) != 1 {
-			t.Fatalf("due = %+v, %v", due, err)
-		}
-		return due[0]
-	}
-	listed := list()
-	for i, tc := range []struct {
-		r       DueRepo
-		started bool
-		after   DueRepo // state after the call
+// TestResyncTakesAccountState: a repo's first tracks applied by a backfill
+// start with what the network last said of the account, as on the live
+// path: an account deactivated before it had any row stays hidden, one
+// reactivated since is shown. (How the queue's rows move is the store
+// contract's, storetest.)
+func TestResyncTakesAccountState(t *testing.T) {
+	past := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name   string
+		before []relay.Event
+		shown  bool
 	}{
-		{listed, true, DueRepo{DID: did, Attempts: 1, State: BackfillFailed, LastError: ErrAttemptUnfinished}},
-		// The same listing again (a second dispatcher, a stale list): no.
-		{listed, false, DueRepo{DID: did, Attempts: 1, State: BackfillFailed, LastError: ErrAttemptUnfinished}},
+		{"deactivated before its first track", []relay.Event{account(alice, false, "deactivated")}, false},
+		{"taken down before its first track", []relay.Event{account(alice, false, "takendown")}, false},
+		{"deactivated, then reactivated", []relay.Event{account(alice, false, "deactivated"), account(alice, true, "")}, true},
+		{"nothing said", nil, true},
 	} {
-		ok, err := s.StartBackfill(ctx, tc.r, time.Now())
-		if err != nil || ok != tc.started {
-			t.Fatalf("%d: started %v, %v; want %v", i, ok, err, tc.started)
-		}
-		if got := list(); got != tc.after {
-			t.Fatalf("%d: after: %+v, want %+v", i, got, tc.after)
-		}
-	}
-	if err := s.UndoBackfillStart(ctx, listed); err != nil {
-		t.Fatal(err)
-	}
-	if got := list(); got != listed {
-		t.Fatalf("after the undo: %+v, want %+v", got, listed)
-	}
-	// A failure ends an attempt without counting another.
-	if ok, err := s.StartBackfill(ctx, listed, time.Now()); !ok || err != nil {
-		t.Fatalf("restart: %v, %v", ok, err)
-	}
-	if err := s.FailBackfill(ctx, did, errors.New("boom"), time.Now()); err != nil {
-		t.Fatal(err)
-	}
-	if got := list(); got.Attempts != 1 || got.LastError != "boom" {
-		t.Fatalf("after the failure: %+v", got)
-	}
-	// Done since it was listed: not started again.
-	stale := list()
-	if _, err := s.ResyncRepo(ctx, did, "3kaaaaaaaaaaa", "", nil); err != nil {
-		t.Fatal(err)
-	}
-	if ok, err := s.StartBackfill(ctx, stale, time.Now()); ok || err != nil {
-		t.Fatalf("start of a done repo: %v, %v", ok, err)
+		t.Run(tc.name, func(t *testing.T) {
+			s := openTest(t)
+			ctx := context.Background()
+			if len(tc.before) > 0 {
+				if _, err := s.ApplyBatch(ctx, tc.before, 0); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if n := actorRows(t, s); n != 0 {
+				t.Fatalf("actors rows before the resync = %d, want 0", n)
+			}
+			tr := put(alice, rk1, rev1, "backfilled", past).Track
+			if _, err := s.ResyncRepo(ctx, alice, rev1, "", []*relay.Track{tr}); err != nil {
+				t.Fatal(err)
+			}
+			var want []string
+			if tc.shown {
+				want = []string{"backfilled"}
+			}
+			assertFeed(t, s, want)
+			ch, err := s.Changes(ctx, 0, 100)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if shown := len(ch) > 0 && ch[len(ch)-1].Track != nil; shown != tc.shown {
+				t.Errorf("search would show the track: %v, want %v", shown, tc.shown)
+			}
+			if n := s.recent.len(); n != 0 {
+				t.Errorf("still remembering %d accounts after their first track", n)
+			}
+		})
 	}
 }

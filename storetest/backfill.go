@@ -1,10 +1,9 @@
 package storetest
 
-// The backfill's part of the store. backfill/ takes the concrete store
-// today; Backfill is declared here until it declares its own interface.
+// The backfill's part of the store: backfill.Store, the interface the
+// backfill declares.
 
 import (
-	"context"
 	"errors"
 	"slices"
 	"testing"
@@ -13,23 +12,12 @@ import (
 	"github.com/bluesky-social/indigo/atproto/syntax"
 
 	"github.com/relaymusic/relay"
-	"github.com/relaymusic/relay/sqlite"
+	"github.com/relaymusic/relay/backfill"
 )
 
 // Backfill is what `relay backfill` needs of the store: applying a repo
 // snapshot, and a resumable queue of repos and listing positions.
-type Backfill interface {
-	ResyncRepo(ctx context.Context, did syntax.DID, rev, handle string, tracks []*relay.Track) (relay.ApplyResult, error)
-	AddBackfillRepos(ctx context.Context, dids []syntax.DID) (int, error)
-	BackfillDue(ctx context.Context, now time.Time, maxAttempts, limit int) ([]sqlite.DueRepo, error)
-	FailBackfill(ctx context.Context, did syntax.DID, cause error, retryAt time.Time) error
-	BackfillCounts(ctx context.Context, maxAttempts int) (sqlite.BackfillCounts, error)
-	BackfillFailures(ctx context.Context, limit int) ([]sqlite.FailedBackfill, error)
-	BackfillSource(ctx context.Context, source string) (cursor string, complete bool, err error)
-	SetBackfillSource(ctx context.Context, source, cursor string, complete bool) error
-	RequeueBackfill(ctx context.Context, dids []syntax.DID) error
-	BackfillWaiting(ctx context.Context, maxAttempts int) (time.Time, error)
-}
+type Backfill = backfill.Store
 
 func (f *fixture) resync(d syntax.DID, rv, handle string, tracks ...*relay.Track) relay.ApplyResult {
 	f.t.Helper()
@@ -75,7 +63,7 @@ func testResync(t *testing.T, open func(t *testing.T) Backend) {
 		if ch := lastChange(cs, added.URI()); ch == nil || ch.Track == nil {
 			t.Errorf("last change for the added record = %+v, want one with the track", ch)
 		}
-		c, err := f.b.BackfillCounts(f.ctx, 3)
+		c, err := f.b.BackfillCounts(f.ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -129,7 +117,6 @@ func testResync(t *testing.T, open func(t *testing.T) Backend) {
 }
 
 func testBackfillQueue(t *testing.T, open func(t *testing.T) Backend) {
-	const maxAttempts = 2
 	t.Run("repos move from pending to failed and back by requeue, to done by resync", func(t *testing.T) {
 		f := newFixture(t, open)
 		ds := []syntax.DID{did(1), did(2), did(3)}
@@ -140,7 +127,7 @@ func testBackfillQueue(t *testing.T, open func(t *testing.T) Backend) {
 			t.Errorf("adding known repos again = %d, %v; want 0 new", n, err)
 		}
 		now := time.Now()
-		due := f.due(now, maxAttempts)
+		due := f.due(now)
 		if !slices.Equal(due, ds) {
 			t.Errorf("due = %v, want all pending %v", due, ds)
 		}
@@ -148,18 +135,18 @@ func testBackfillQueue(t *testing.T, open func(t *testing.T) Backend) {
 		if err := f.b.FailBackfill(f.ctx, did(2), errors.New("getRepo: 502"), retry); err != nil {
 			t.Fatal(err)
 		}
-		if due := f.due(now, maxAttempts); slices.Contains(due, did(2)) {
+		if due := f.due(now); slices.Contains(due, did(2)) {
 			t.Errorf("a failed repo is due before its retry time: %v", due)
 		}
-		if due := f.due(retry, maxAttempts); !slices.Contains(due, did(2)) {
+		if due := f.due(retry); !slices.Contains(due, did(2)) {
 			t.Errorf("a failed repo is not due at its retry time: %v", due)
 		}
-		if w, err := f.b.BackfillWaiting(f.ctx, maxAttempts); err != nil || !w.Equal(retry) {
+		if w, err := f.b.BackfillWaiting(f.ctx); err != nil || !w.Equal(retry) {
 			t.Errorf("BackfillWaiting = %v, %v; want %v", w, err, retry)
 		}
 		// How attempts are counted is the backfill's business (it is
 		// changing); the queue only has to keep what it was told.
-		c, err := f.b.BackfillCounts(f.ctx, maxAttempts)
+		c, err := f.b.BackfillCounts(f.ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -176,15 +163,117 @@ func testBackfillQueue(t *testing.T, open func(t *testing.T) Backend) {
 		if err := f.b.RequeueBackfill(f.ctx, []syntax.DID{did(2)}); err != nil {
 			t.Fatal(err)
 		}
-		if due := f.due(now, maxAttempts); !slices.Contains(due, did(2)) {
+		if due := f.due(now); !slices.Contains(due, did(2)) {
 			t.Errorf("a requeued repo is not due: %v", due)
 		}
 		f.resync(did(1), rev(1), "")
-		if due := f.due(now, maxAttempts); slices.Contains(due, did(1)) {
+		if due := f.due(now); slices.Contains(due, did(1)) {
 			t.Errorf("a resynced repo is still due: %v", due)
 		}
-		if c, _ := f.b.BackfillCounts(f.ctx, maxAttempts); c.Done != 1 || c.Failed != 0 {
+		if c, _ := f.b.BackfillCounts(f.ctx); c.Done != 1 || c.Failed != 0 {
 			t.Errorf("BackfillCounts after requeue and resync = %+v, want 1 done, 0 failed", c)
+		}
+	})
+
+	t.Run("a repo given up is not due nor waiting, is exhausted, and a requeue revives it", func(t *testing.T) {
+		f := newFixture(t, open)
+		if _, err := f.b.AddBackfillRepos(f.ctx, []syntax.DID{did(1), did(2)}); err != nil {
+			t.Fatal(err)
+		}
+		retry := time.Now().Add(time.Minute).Truncate(time.Microsecond)
+		if err := f.b.FailBackfill(f.ctx, did(1), errors.New("gone"), time.Time{}); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.b.FailBackfill(f.ctx, did(2), errors.New("502"), retry); err != nil {
+			t.Fatal(err)
+		}
+		if due := f.due(time.Now().Add(1000 * 24 * time.Hour)); !slices.Equal(due, []syntax.DID{did(2)}) {
+			t.Errorf("due in 1000 days = %v, want only the repo not given up", due)
+		}
+		if w, err := f.b.BackfillWaiting(f.ctx); err != nil || !w.Equal(retry) {
+			t.Errorf("BackfillWaiting = %v, %v; want %v (a given-up repo waits for nothing)", w, err, retry)
+		}
+		if c, err := f.b.BackfillCounts(f.ctx); err != nil || c.Failed != 2 || c.Exhausted != 1 {
+			t.Errorf("BackfillCounts = %+v, %v; want 2 failed, 1 exhausted", c, err)
+		}
+		if fails, err := f.b.BackfillFailures(f.ctx, 10); err != nil || len(fails) != 2 {
+			t.Errorf("BackfillFailures = %+v, %v; want both, given up or not", fails, err)
+		}
+		if err := f.b.RequeueBackfill(f.ctx, []syntax.DID{did(1)}); err != nil {
+			t.Fatal(err)
+		}
+		if due := f.due(time.Now()); !slices.Equal(due, []syntax.DID{did(1)}) {
+			t.Errorf("due after the requeue = %v, want the requeued repo", due)
+		}
+		if c, _ := f.b.BackfillCounts(f.ctx); c.Exhausted != 0 || c.Pending != 1 {
+			t.Errorf("BackfillCounts after the requeue = %+v, want 1 pending, none exhausted", c)
+		}
+	})
+
+	t.Run("an attempt starts only on a repo as listed, and is taken back as it was", func(t *testing.T) {
+		f := newFixture(t, open)
+		d := did(1)
+		if _, err := f.b.AddBackfillRepos(f.ctx, []syntax.DID{d}); err != nil {
+			t.Fatal(err)
+		}
+		listed := f.listed(d)
+		running := relay.DueRepo{DID: d, Attempts: 1, State: relay.RepoFailed, LastError: relay.ErrAttemptUnfinished}
+		past := time.Now().Add(-time.Minute)
+		for i, tc := range []struct {
+			name    string
+			r       relay.DueRepo
+			started bool
+			after   relay.DueRepo
+		}{
+			{"as listed", listed, true, running},
+			{"the same listing again (a second dispatcher)", listed, false, running},
+		} {
+			ok, err := f.b.StartBackfill(f.ctx, tc.r, past)
+			if err != nil || ok != tc.started {
+				t.Fatalf("%d %s: started %v, %v; want %v", i, tc.name, ok, err, tc.started)
+			}
+			if got := f.listed(d); got != tc.after {
+				t.Fatalf("%d %s: after: %+v, want %+v", i, tc.name, got, tc.after)
+			}
+		}
+		if err := f.b.UndoBackfillStart(f.ctx, listed); err != nil {
+			t.Fatal(err)
+		}
+		if got := f.listed(d); got != listed {
+			t.Fatalf("after the undo: %+v, want %+v", got, listed)
+		}
+		// A failure ends an attempt without counting another.
+		if ok, err := f.b.StartBackfill(f.ctx, listed, past); !ok || err != nil {
+			t.Fatalf("restart: %v, %v", ok, err)
+		}
+		if err := f.b.FailBackfill(f.ctx, d, errors.New("boom"), past); err != nil {
+			t.Fatal(err)
+		}
+		failed := f.listed(d)
+		if failed.Attempts != 1 || failed.LastError != "boom" || failed.State != relay.RepoFailed {
+			t.Fatalf("after the failure: %+v", failed)
+		}
+		// Given up only as listed: a stale listing gives nothing up.
+		if ok, err := f.b.GiveUpBackfill(f.ctx, listed); ok || err != nil {
+			t.Fatalf("give up of a stale listing: %v, %v", ok, err)
+		}
+		if ok, err := f.b.GiveUpBackfill(f.ctx, failed); !ok || err != nil {
+			t.Fatalf("give up: %v, %v", ok, err)
+		}
+		if due := f.due(time.Now().Add(time.Hour)); len(due) != 0 {
+			t.Fatalf("due after the give-up: %v", due)
+		}
+		// Done since it was listed: not started again.
+		if err := f.b.RequeueBackfill(f.ctx, []syntax.DID{d}); err != nil {
+			t.Fatal(err)
+		}
+		stale := f.listed(d)
+		f.resync(d, rev(3), "")
+		if ok, err := f.b.StartBackfill(f.ctx, stale, past); ok || err != nil {
+			t.Fatalf("start of a done repo: %v, %v", ok, err)
+		}
+		if c, _ := f.b.BackfillCounts(f.ctx); c.Done != 1 || c.Failed != 0 {
+			t.Errorf("BackfillCounts = %+v, want the repo done", c)
 		}
 	})
 
@@ -207,9 +296,9 @@ func testBackfillQueue(t *testing.T, open func(t *testing.T) Backend) {
 	})
 }
 
-func (f *fixture) due(now time.Time, maxAttempts int) []syntax.DID {
+func (f *fixture) due(now time.Time) []syntax.DID {
 	f.t.Helper()
-	rs, err := f.b.BackfillDue(f.ctx, now, maxAttempts, 100)
+	rs, err := f.b.BackfillDue(f.ctx, now, 100)
 	if err != nil {
 		f.t.Fatalf("BackfillDue: %v", err)
 	}
@@ -219,4 +308,21 @@ func (f *fixture) due(now time.Time, maxAttempts int) []syntax.DID {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// listed is the due listing of the one repo d, failing the test if it is
+// not due (within the hour).
+func (f *fixture) listed(d syntax.DID) relay.DueRepo {
+	f.t.Helper()
+	rs, err := f.b.BackfillDue(f.ctx, time.Now().Add(time.Hour), 100)
+	if err != nil {
+		f.t.Fatalf("BackfillDue: %v", err)
+	}
+	for _, r := range rs {
+		if r.DID == d {
+			return r
+		}
+	}
+	f.t.Fatalf("%s is not due: %+v", d, rs)
+	return relay.DueRepo{}
 }

@@ -8,8 +8,8 @@
 // package that passes it, with no change to the indexer, search or appview.
 //
 // Backend is the union of what the consumers declare: indexer.Store,
-// search.Store (with search.Outbox and search.Source) and appview.Store,
-// plus the backfill's methods (backfill.go, until backfill/ declares them).
+// search.Store (with search.Outbox and search.Source), appview.Store and
+// backfill.Store.
 // Each consumer states its part of the contract on the interface it
 // declares (indexer.Store: apply, revs, accounts; search.Source and
 // search.Outbox: the outbox order; appview.Store: visibility and paging);
@@ -48,8 +48,14 @@
 // rev, stores a non-empty handle, and marks the repo done, in one
 // transaction. A record whose CID is unchanged only has its rev moved on
 // and writes no outbox entry. The queue (AddBackfillRepos, BackfillDue,
-// FailBackfill, RequeueBackfill, BackfillWaiting, BackfillCounts,
-// BackfillFailures, Backfill/SetBackfillSource) keeps what it is told.
+// StartBackfill, UndoBackfillStart, FailBackfill, GiveUpBackfill,
+// RequeueBackfill, BackfillWaiting, BackfillCounts, BackfillFailures,
+// Backfill/SetBackfillSource) keeps what it is told, with two atomic
+// rules: StartBackfill and GiveUpBackfill change a repo only if it is
+// still as BackfillDue listed it (state and attempts), and report whether
+// they did. A zero retry time is never: the repo is given up, not due,
+// not waited for, counted Exhausted, until a requeue. How many attempts a
+// repo gets is the backfill's business, not the store's.
 //
 // Outbox. Every change to what search shows (a track's searchable fields,
 // or whether it is visible) appends an entry in the same transaction; a
@@ -77,7 +83,7 @@
 //   - storetest.go: Backend, Run, fixtures;
 //   - apply.go: apply, stale revs, tombstones;
 //   - account.go: account visibility and handles;
-//   - backfill.go: the Backfill interface, resync and the queue;
+//   - backfill.go: backfill.Store: resync and the queue;
 //   - outbox.go: outbox order, pruning, what writes an entry, concurrent writers;
 //   - feed.go: Feed order and paging, Tracks lookup.
 package storetest

@@ -7,7 +7,8 @@
 // backfill (backfill/) and the HTTP layer (appview/) all speak these types;
 // cmd/relay wires them together. One file per concern: relay.go (tracks,
 // events, changes), stored.go (a track as a store reads it back, the feed
-// key), schema.go (the SQLite schema).
+// key), queue.go (the backfill queue's repo states and rows), schema.go
+// (the SQLite schema).
 package relay
 
 import (

@@ -37,6 +37,7 @@ func TestAccountHiddenAndShown(t *testing.T) {
 			for _, tr := range append(tracks, control) {
 				waitVisible(t, relay, tr.uri, tr.word, tr.title, visibleWithin)
 			}
+			waitHandle(t, relay, tracks[0], acct.Handle, handleWithin)
 
 			if err := tc.hide(ctx, acct); err != nil {
 				t.Fatal(err)
@@ -119,30 +120,15 @@ func TestHandleChange(t *testing.T) {
 	oldHandle := acct.Handle
 
 	tr := createTrack(t, ctx, acct, "signature")
-	view := waitVisible(t, relay, tr.uri, tr.word, tr.title, visibleWithin)
-	if view.Handle != oldHandle {
-		t.Fatalf("handle before the change = %q, want %q", view.Handle, oldHandle)
-	}
+	waitVisible(t, relay, tr.uri, tr.word, tr.title, visibleWithin)
+	waitHandle(t, relay, tr, oldHandle, handleWithin)
 
 	// The PDS serves handles under .test, first label at most 18 characters.
 	newHandle := "rn" + word()[:10] + ".test"
 	if err := tn.UpdateHandle(ctx, acct, newHandle); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, visibleWithin, "new handle in the feed and search", func() (bool, string) {
-		f, err := relay.inFeed(tr.uri)
-		if err != nil || f == nil {
-			return false, fmt.Sprintf("feed view %v (%v)", f, err)
-		}
-		s, err := relay.inSearch(tr.word, tr.uri)
-		if err != nil || s == nil {
-			return false, fmt.Sprintf("search view %v (%v)", s, err)
-		}
-		if f.Handle != newHandle || s.Handle != newHandle {
-			return false, fmt.Sprintf("feed handle %q, search handle %q", f.Handle, s.Handle)
-		}
-		return true, ""
-	})
+	waitHandle(t, relay, tr, newHandle, visibleWithin)
 	// A track written after the change carries it too.
 	later := createTrack(t, ctx, acct, "encore")
 	if v := waitVisible(t, relay, later.uri, later.word, later.title, visibleWithin); v.Handle != newHandle {

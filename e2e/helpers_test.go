@@ -53,6 +53,11 @@ func startRelayOn(t testing.TB, dataDir string, cursor int64) *relayProc {
 		"--data-dir", dataDir,
 		"--jetstream-url", tn.JetstreamURL,
 		"--jetstream-cursor", strconv.FormatInt(cursor, 10),
+		// Through indigo's relay identity events carry no handle: the
+		// resolver finds handles, as in production, in the local PLC. The
+		// network's .test handles do not resolve back, and its PDS is at
+		// loopback.
+		"--resolve-handles", "--plc-url", tn.PLCURL, "--trust-declared-handles", "--allow-private-network",
 	)
 	return &relayProc{Proc: p, t: t, dataDir: dataDir, cursor: cursor}
 }
@@ -225,6 +230,31 @@ func waitVisible(t testing.TB, p *relayProc, uri, word, title string, timeout ti
 		}
 		if f.Title != title {
 			return false, fmt.Sprintf("feed view title %q, want %q", f.Title, title)
+		}
+		view = *f
+		return true, ""
+	})
+	return view
+}
+
+// waitHandle waits until the track's feed and search views carry handle
+// and returns its feed view. A handle comes from a lookup after the first
+// track (identity events through the relay carry none), so it may show a
+// little after the track does.
+func waitHandle(t testing.TB, p *relayProc, tr created, handle string, timeout time.Duration) trackView {
+	t.Helper()
+	var view trackView
+	eventually(t, timeout, fmt.Sprintf("handle %q on %s", handle, tr.uri), func() (bool, string) {
+		f, err := p.inFeed(tr.uri)
+		if err != nil || f == nil {
+			return false, fmt.Sprintf("feed view %v (%v)", f, err)
+		}
+		s, err := p.inSearch(tr.word, tr.uri)
+		if err != nil || s == nil {
+			return false, fmt.Sprintf("search view %v (%v)", s, err)
+		}
+		if f.Handle != handle || s.Handle != handle {
+			return false, fmt.Sprintf("feed handle %q, search handle %q", f.Handle, s.Handle)
 		}
 		view = *f
 		return true, ""

@@ -18,6 +18,10 @@ import (
 // running a PDS, Jetstream and relay at once.
 const visibleWithin = 30 * time.Second
 
+// handleWithin bounds how long after its first track an account's handle
+// shows: the resolver polls every second, then one PLC lookup.
+const handleWithin = 10 * time.Second
+
 // TestCreateSearchable: a track created on the PDS reaches searchTracks and
 // getDiscoveryFeed with the uri, cid and handle the PDS gave it; then the
 // delay from createRecord returning to the track being searchable, over 100
@@ -29,7 +33,8 @@ func TestCreateSearchable(t *testing.T) {
 	acct := newAccount(t, ctx, "create")
 
 	tr := createTrack(t, ctx, acct, "first light")
-	view := waitVisible(t, relay, tr.uri, tr.word, tr.title, visibleWithin)
+	waitVisible(t, relay, tr.uri, tr.word, tr.title, visibleWithin)
+	view := waitHandle(t, relay, tr, acct.Handle, handleWithin)
 	sv, err := relay.inSearch(tr.word, tr.uri)
 	if err != nil || sv == nil {
 		t.Fatalf("search view of %s: %v %v", tr.uri, sv, err)

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/bluesky-social/indigo/atproto/syntax"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/relaymusic/relay"
 	"github.com/relaymusic/relay/search"
@@ -28,8 +29,9 @@ type env struct {
 	index *search.Index
 	srv   *httptest.Server
 	app   *Server
-	db    string // the store's file, for rows written behind its back
-	n     int    // tracks written
+	db    string               // the store's file, for rows written behind its back
+	reg   *prometheus.Registry // this server's metrics, as /metrics serves them
+	n     int                  // tracks written
 }
 
 func newEnv(t testing.TB) *env { return newEnvTTL(t, -1) }
@@ -52,9 +54,10 @@ func newEnvWith(t testing.TB, set func(*Config)) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, store: store, index: idx, db: filepath.Join(dir, "relay.db")}
+	e := &env{t: t, store: store, index: idx, db: filepath.Join(dir, "relay.db"), reg: prometheus.NewRegistry()}
 	cfg := Config{
 		Store: store, Index: idx, Version: "test", FirstPageTTL: -1,
+		Metrics: NewMetrics(e.reg), Gatherer: e.reg,
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Health: func(context.Context) Health {
 			return Health{Warnings: []string{"a warning"}}
@@ -296,6 +299,13 @@ func TestHealthAndMetrics(t *testing.T) {
 	b, _ := io.ReadAll(resp.Body)
 	if !strings.Contains(string(b), `relay_xrpc_requests_total{method="app.relay.feed.getDiscoveryFeed",status="200"}`) {
 		t.Errorf("metrics lack the request counter:\n%s", b)
+	}
+	// Only the given registry is served: not the process-wide default, where
+	// Go's collectors and indigo's identity-cache counters live.
+	for _, foreign := range []string{"go_goroutines", "atproto_"} {
+		if strings.Contains(string(b), foreign) {
+			t.Errorf("metrics carry %s from the default registry:\n%s", foreign, b)
+		}
 	}
 }
 

@@ -30,6 +30,9 @@
 //
 // Where things live:
 //   - server.go: routing, the health endpoint, request metrics;
+//   - metrics.go: Metrics, created against the registry given; /metrics
+//     serves Config.Gatherer, so only what the process registered there is
+//     exposed (TestHealthAndMetrics);
 //   - limits.go: Limits, the http.Server, and what every request passes
 //     before routing (headers, the in-flight bound, bodies refused);
 //   - xrpc.go: XRPC errors and parameter parsing (FuzzParams);

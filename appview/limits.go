@@ -75,7 +75,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case s.inFlight <- struct{}{}:
 		defer func() { <-s.inFlight }()
 	default:
-		requestsTotal.WithLabelValues(s.metricMethod(r), strconv.Itoa(http.StatusServiceUnavailable)).Inc()
+		s.metrics.requests.WithLabelValues(s.metricMethod(r), strconv.Itoa(http.StatusServiceUnavailable)).Inc()
 		h.Set("Retry-After", "1")
 		writeJSON(w, http.StatusServiceUnavailable, &xrpcError{Name: "Overloaded", Message: "too many requests in flight; try again shortly"})
 		return
@@ -84,7 +84,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// before net/http answers: refuse it and close, so a client cannot hold
 	// the connection by announcing a body it never sends.
 	if r.ContentLength != 0 && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
-		requestsTotal.WithLabelValues(s.metricMethod(r), strconv.Itoa(http.StatusBadRequest)).Inc()
+		s.metrics.requests.WithLabelValues(s.metricMethod(r), strconv.Itoa(http.StatusBadRequest)).Inc()
 		h.Set("Connection", "close")
 		writeJSON(w, http.StatusBadRequest, &xrpcError{Name: "InvalidRequest", Message: "a query takes no request body"})
 		return

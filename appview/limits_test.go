@@ -139,7 +139,7 @@ func TestInFlightBound(t *testing.T) {
 		}()
 	}
 	entered.Wait() // max requests are being served
-	before := xrpcCount(t, "app.relay.feed.getDiscoveryFeed", "503")
+	before := xrpcCount(t, e.reg, "app.relay.feed.getDiscoveryFeed", "503")
 	start := time.Now()
 	status, body := e.get("/xrpc/app.relay.feed.getDiscoveryFeed", nil)
 	if status != http.StatusServiceUnavailable || body["error"] != "Overloaded" || body["message"] == "" {
@@ -148,7 +148,7 @@ func TestInFlightBound(t *testing.T) {
 	if waited := time.Since(start); waited > time.Second {
 		t.Fatalf("the refusal waited %s", waited)
 	}
-	if got := xrpcCount(t, "app.relay.feed.getDiscoveryFeed", "503"); got != before+1 {
+	if got := xrpcCount(t, e.reg, "app.relay.feed.getDiscoveryFeed", "503"); got != before+1 {
 		t.Errorf("503s counted %v, want %v", got, before+1)
 	}
 	entered.Add(1) // the health request below enters too
@@ -216,7 +216,7 @@ func TestClientGoneMidSearch(t *testing.T) {
 	})
 	e.add(e.track("Jóga", "Björk", time.Now().Add(-time.Hour)))
 	const nsid = "app.relay.feed.searchTracks"
-	gone, fivexx := xrpcCount(t, nsid, "499"), xrpc5xx(t, nsid)
+	gone, fivexx := xrpcCount(t, e.reg, nsid, "499"), xrpc5xx(t, e.reg, nsid)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	req, _ := http.NewRequestWithContext(ctx, "GET", e.srv.URL+"/xrpc/"+nsid+"?"+url.Values{"q": {"bjork"}}.Encode(), nil)
@@ -234,13 +234,13 @@ func TestClientGoneMidSearch(t *testing.T) {
 		t.Fatal("the request finished though its client left")
 	}
 	deadline := time.Now().Add(5 * time.Second)
-	for xrpcCount(t, nsid, "499") == gone {
+	for xrpcCount(t, e.reg, nsid, "499") == gone {
 		if time.Now().After(deadline) {
 			t.Fatalf("no 499 counted; logs:\n%s", logs.String())
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	if got := xrpc5xx(t, nsid); got != fivexx {
+	if got := xrpc5xx(t, e.reg, nsid); got != fivexx {
 		t.Errorf("5xx counted: %v, was %v", got, fivexx)
 	}
 	if s := logs.String(); strings.Contains(s, "level=ERROR") || !strings.Contains(s, "client went away") {
@@ -266,10 +266,10 @@ func (s *syncBuffer) String() string {
 }
 
 // xrpcCount reads relay_xrpc_requests_total{method, status} as scraped.
-func xrpcCount(t *testing.T, method, status string) float64 {
+func xrpcCount(t *testing.T, g prometheus.Gatherer, method, status string) float64 {
 	t.Helper()
 	var n float64
-	eachXRPCSample(t, func(m, s string, v float64) {
+	eachXRPCSample(t, g, func(m, s string, v float64) {
 		if m == method && s == status {
 			n += v
 		}
@@ -278,10 +278,10 @@ func xrpcCount(t *testing.T, method, status string) float64 {
 }
 
 // xrpc5xx sums relay_xrpc_requests_total of method over 5xx statuses.
-func xrpc5xx(t *testing.T, method string) float64 {
+func xrpc5xx(t *testing.T, g prometheus.Gatherer, method string) float64 {
 	t.Helper()
 	var n float64
-	eachXRPCSample(t, func(m, s string, v float64) {
+	eachXRPCSample(t, g, func(m, s string, v float64) {
 		if m == method && strings.HasPrefix(s, "5") {
 			n += v
 		}
@@ -289,9 +289,9 @@ func xrpc5xx(t *testing.T, method string) float64 {
 	return n
 }
 
-func eachXRPCSample(t *testing.T, f func(method, status string, v float64)) {
+func eachXRPCSample(t *testing.T, g prometheus.Gatherer, f func(method, status string, v float64)) {
 	t.Helper()
-	mfs, err := prometheus.DefaultGatherer.Gather()
+	mfs, err := g.Gather()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,9 +11,7 @@ import (
 
 	"github.com/bluesky-social/indigo/atproto/syntax"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promauto"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-	dto "github.com/prometheus/client_model/go"
 
 	"github.com/relaymusic/relay"
 	"github.com/relaymusic/relay/search"
@@ -80,6 +78,11 @@ type Config struct {
 	FirstPageTTL time.Duration
 	// Limits bound each client's hold on the server (see Limits).
 	Limits Limits
+	// Metrics are the request series (NewMetrics); nil: unregistered ones.
+	Metrics *Metrics
+	// Gatherer is what GET /metrics serves: the process's registry, so only
+	// what relay registered there is exposed (nil: an empty scrape).
+	Gatherer prometheus.Gatherer
 }
 
 // Server serves the appview's HTTP endpoints.
@@ -91,6 +94,7 @@ type Server struct {
 	log     *slog.Logger
 	mux     *http.ServeMux
 	limits  Limits
+	metrics *Metrics
 	// inFlight holds a token per request being served (Limits.MaxInFlight).
 	inFlight chan struct{}
 	// queries are the registered query NSIDs, the only method labels.
@@ -104,6 +108,14 @@ func New(cfg Config) *Server {
 	s := &Server{
 		store: cfg.Store, index: cfg.Index, version: cfg.Version, health: cfg.Health, log: cfg.Log,
 		mux: http.NewServeMux(), limits: cfg.Limits.withDefaults(), queries: map[string]bool{},
+		metrics: cfg.Metrics,
+	}
+	if s.metrics == nil {
+		s.metrics = NewMetrics(nil)
+	}
+	gatherer := cfg.Gatherer
+	if gatherer == nil {
+		gatherer = prometheus.NewRegistry()
 	}
 	s.inFlight = make(chan struct{}, s.limits.MaxInFlight)
 	if s.log == nil {
@@ -113,7 +125,7 @@ func New(cfg Config) *Server {
 	if s.firstPage.ttl == 0 {
 		s.firstPage.ttl = time.Second
 	}
-	s.mux.Handle("GET /metrics", promhttp.HandlerFor(ownMetrics, promhttp.HandlerOpts{}))
+	s.mux.Handle("GET /metrics", promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{}))
 	s.mux.HandleFunc("GET /xrpc/_health", s.handleHealth)
 	s.query("app.relay.feed.getDiscoveryFeed", s.getDiscoveryFeed)
 	s.query("app.relay.feed.searchTracks", s.searchTracks)
@@ -122,41 +134,14 @@ func New(cfg Config) *Server {
 	return s
 }
 
-// ownMetrics is the default registry without indigo's identity-cache
-// counters (atproto_directory_*), which indigo registers there on import and
-// which break Prometheus naming rules (counters without _total); relay never
-// uses that cache.
-var ownMetrics = prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) {
-	mfs, err := prometheus.DefaultGatherer.Gather()
-	out := mfs[:0]
-	for _, mf := range mfs {
-		if !strings.HasPrefix(mf.GetName(), "atproto_") {
-			out = append(out, mf)
-		}
-	}
-	return out, err
-})
-
-var (
-	requestsTotal = promauto.NewCounterVec(prometheus.CounterOpts{
-		Name: "relay_xrpc_requests_total",
-		Help: "XRPC requests, by method and HTTP status.",
-	}, []string{"method", "status"})
-	requestSeconds = promauto.NewHistogramVec(prometheus.HistogramOpts{
-		Name:    "relay_xrpc_request_duration_seconds",
-		Help:    "XRPC request latency, by method.",
-		Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16),
-	}, []string{"method"})
-)
-
 // query registers an XRPC query handler with metrics and error handling.
 func (s *Server) query(nsid string, h func(ctx context.Context, r *http.Request) (any, error)) {
 	// Series exist from the first scrape, so a dashboard tells zero from missing.
-	requestsTotal.WithLabelValues(nsid, "200")
-	requestSeconds.WithLabelValues(nsid)
+	s.metrics.requests.WithLabelValues(nsid, "200")
+	s.metrics.seconds.WithLabelValues(nsid)
 	s.queries[nsid] = true
 	s.mux.HandleFunc("/xrpc/"+nsid, func(w http.ResponseWriter, r *http.Request) {
-		requestsTotal.WithLabelValues(nsid, strconv.Itoa(http.StatusMethodNotAllowed)).Inc()
+		s.metrics.requests.WithLabelValues(nsid, strconv.Itoa(http.StatusMethodNotAllowed)).Inc()
 		w.Header().Set("Allow", "GET, HEAD")
 		writeJSON(w, http.StatusMethodNotAllowed, &xrpcError{Name: "InvalidRequest", Message: nsid + " is a query: use GET"})
 	})
@@ -176,8 +161,8 @@ func (s *Server) query(nsid string, h func(ctx context.Context, r *http.Request)
 		default:
 			writeJSON(w, status, out)
 		}
-		requestsTotal.WithLabelValues(nsid, strconv.Itoa(status)).Inc()
-		requestSeconds.WithLabelValues(nsid).Observe(time.Since(start).Seconds())
+		s.metrics.requests.WithLabelValues(nsid, strconv.Itoa(status)).Inc()
+		s.metrics.seconds.WithLabelValues(nsid).Observe(time.Since(start).Seconds())
 	})
 }
 
@@ -208,7 +193,7 @@ func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) notImplemented(w http.ResponseWriter, r *http.Request) {
-	requestsTotal.WithLabelValues("other", strconv.Itoa(http.StatusNotImplemented)).Inc()
+	s.metrics.requests.WithLabelValues("other", strconv.Itoa(http.StatusNotImplemented)).Inc()
 	writeJSON(w, http.StatusNotImplemented, &xrpcError{Name: "MethodNotImplemented", Message: "no such method: " + r.PathValue("method")})
 }
 

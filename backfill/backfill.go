@@ -49,9 +49,14 @@ type Config struct {
 	LogEvery int // default 100
 	// Committed, if set, is called after each repo is applied.
 	Committed func()
+	// Metrics are the backfill's series (NewMetrics); nil: unregistered ones.
+	Metrics *Metrics
 }
 
 func (c *Config) defaults() {
+	if c.Metrics == nil {
+		c.Metrics = NewMetrics(nil)
+	}
 	if c.Concurrency <= 0 {
 		c.Concurrency = 8
 	}
@@ -117,7 +122,7 @@ func Run(ctx context.Context, cfg Config) (Stats, error) {
 		return Stats{}, err
 	}
 	cfg.Log.Info("backfill starting", "pending", counts.Pending, "done_before", counts.Done, "failed", counts.Failed)
-	prog := &progress{w: cfg.Terminal, log: cfg.Log, every: cfg.LogEvery, start: start}
+	prog := &progress{w: cfg.Terminal, log: cfg.Log, every: cfg.LogEvery, start: start, metrics: cfg.Metrics}
 	stopProgress := prog.follow(ctx, q, counts)
 
 	d := newDispatcher(&cfg, q, prog)

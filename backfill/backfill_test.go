@@ -14,6 +14,7 @@ import (
 
 	"github.com/bluesky-social/indigo/atproto/identity"
 	"github.com/bluesky-social/indigo/atproto/syntax"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/relaymusic/relay/internal/testnet"
@@ -46,8 +47,8 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-func rejectedTotalFor(reason string) float64 {
-	return testutil.ToFloat64(rejectedTotal.WithLabelValues(reason))
+func rejectedTotalFor(m *Metrics, reason string) float64 {
+	return testutil.ToFloat64(m.rejected.WithLabelValues(reason))
 }
 
 func openStore(t *testing.T) *sqlite.Store {
@@ -217,7 +218,7 @@ func TestBackfillDIDs(t *testing.T) {
 	store := openStore(t)
 	cfg := baseConfig(t, store)
 	cfg.DIDs = s.dids()
-	before := rejectedTotalFor("invalid_record")
+	cfg.Metrics = NewMetrics(prometheus.NewRegistry())
 	stats, err := Run(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -226,8 +227,12 @@ func TestBackfillDIDs(t *testing.T) {
 		t.Errorf("stats = %+v", stats)
 	}
 	assertTracks(t, store, s.want)
-	if got := rejectedTotalFor("invalid_record") - before; got != float64(s.bad) {
+	if got := rejectedTotalFor(cfg.Metrics, "invalid_record"); got != float64(s.bad) {
 		t.Errorf("rejected invalid records = %v, want %d", got, s.bad)
+	}
+	m := cfg.Metrics
+	if done, attempts, records := testutil.ToFloat64(m.repos.WithLabelValues("done")), testutil.ToFloat64(m.attempts.WithLabelValues("done")), testutil.ToFloat64(m.records); done != 3 || attempts != 3 || records != 6 {
+		t.Errorf("metrics: repos{done} %v, attempts{done} %v, records %v; want 3, 3, 6", done, attempts, records)
 	}
 
 	// A resync deletes: a track deleted on the PDS since the last run goes.

@@ -156,7 +156,7 @@ func (d *dispatcher) report(ctx context.Context, start time.Time, runErr error) 
 	// The run may have been cancelled: the report is read all the same.
 	ctx2 := context.WithoutCancel(ctx)
 	if counts, err := d.q.counts(ctx2); err == nil {
-		updateGauges(counts)
+		d.prog.metrics.setCounts(counts)
 	}
 	stats.Exhausted, _ = d.q.failures(ctx2)
 	stats.Took = time.Since(start)
@@ -189,13 +189,14 @@ func (w *worker) do(ctx context.Context, r relay.DueRepo) (int, error) {
 		}
 		return 0, ctx.Err()
 	}
-	repoSeconds.Observe(time.Since(start).Seconds())
+	m := w.cfg.Metrics
+	m.seconds.Observe(time.Since(start).Seconds())
 	if err == nil {
-		reposTotal.WithLabelValues("done").Inc()
-		recordsTotal.Add(float64(n))
+		m.attempts.WithLabelValues("done").Inc()
+		m.records.Add(float64(n))
 		return n, nil
 	}
-	reposTotal.WithLabelValues("failed").Inc()
+	m.attempts.WithLabelValues("failed").Inc()
 	retryAt, ferr := w.q.fail(context.WithoutCancel(ctx), r, err)
 	if retryAt.IsZero() {
 		w.cfg.Log.Warn("backfill: repo failed, given up", "did", r.DID, "attempt", r.Attempts+1, "err", err)
@@ -218,7 +219,7 @@ func (w *worker) fetchAndApply(ctx context.Context, did syntax.DID) (int, error)
 	if err != nil {
 		return 0, err
 	}
-	snap, err := fetchRepo(ctx, w.cfg.HTTPClient, ident, w.lim)
+	snap, err := fetchRepo(ctx, w.cfg.HTTPClient, ident, w.lim, w.cfg.Metrics)
 	release()
 	if errors.Is(err, errRateLimited) {
 		w.hosts.pause(host, w.cfg.RateLimitPause)

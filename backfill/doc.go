@@ -48,5 +48,5 @@
 //   - source.go: where repos come from;
 //   - hosts.go: per-host concurrency and rate limits;
 //   - progress.go: the terminal progress bar, plain log lines, the gauges;
-//   - metrics.go: relay_backfill_* metrics.
+//   - metrics.go: Metrics (relay_backfill_*), on the registry given.
 package backfill

@@ -19,6 +19,8 @@ type progress struct {
 	log   *slog.Logger
 	every int
 	start time.Time
+	// metrics get the queue's counts as the run goes.
+	metrics *Metrics
 
 	mu                  sync.Mutex
 	total, done, failed int
@@ -89,7 +91,7 @@ func (p *progress) follow(ctx context.Context, q *queue, c relay.BackfillCounts)
 	p.total = c.Pending + c.Done + c.Failed - c.Exhausted
 	p.done = c.Done
 	p.mu.Unlock()
-	updateGauges(c)
+	p.metrics.setCounts(c)
 	quit, stopped := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(stopped)
@@ -103,7 +105,7 @@ func (p *progress) follow(ctx context.Context, q *queue, c relay.BackfillCounts)
 				p.draw(false)
 				if i%8 == 0 {
 					if c, err := q.counts(ctx); err == nil {
-						updateGauges(c)
+						p.metrics.setCounts(c)
 					}
 				}
 			}
@@ -114,10 +116,4 @@ func (p *progress) follow(ctx context.Context, q *queue, c relay.BackfillCounts)
 		<-stopped
 		p.draw(true)
 	}
-}
-
-func updateGauges(c relay.BackfillCounts) {
-	reposGauge.WithLabelValues(string(relay.RepoPending)).Set(float64(c.Pending))
-	reposGauge.WithLabelValues(string(relay.RepoDone)).Set(float64(c.Done))
-	reposGauge.WithLabelValues(string(relay.RepoFailed)).Set(float64(c.Failed))
 }

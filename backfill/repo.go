@@ -105,7 +105,7 @@ func printableASCII(s string) bool {
 
 // fetchRepo downloads the repo, checks its commit was signed by the DID's
 // current key, and reads out its tracks.
-func fetchRepo(ctx context.Context, client *http.Client, ident *identity.Identity, lim repoLimits) (*snapshot, error) {
+func fetchRepo(ctx context.Context, client *http.Client, ident *identity.Identity, lim repoLimits, m *Metrics) (*snapshot, error) {
 	did := ident.DID
 	body, err := getRepo(ctx, client, ident.PDSEndpoint(), did)
 	if err != nil {
@@ -157,7 +157,7 @@ func fetchRepo(ctx context.Context, client *http.Client, ident *identity.Identit
 			var rej *validate.RejectError
 			if errors.As(err, &rej) {
 				snap.rejected++
-				rejectedTotal.WithLabelValues(rej.Reason).Inc()
+				m.rejected.WithLabelValues(rej.Reason).Inc()
 				slog.WarnContext(ctx, "backfill: record rejected", "uri", rej.Subject, "reason", rej.Reason, "err", rej.Err)
 				continue
 			}

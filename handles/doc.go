@@ -37,5 +37,5 @@
 //
 // Where things live:
 //   - resolver.go: Resolver, its loop, backoff;
-//   - metrics.go: relay_handle_lookups_total.
+//   - metrics.go: Metrics (relay_handle_lookups_total), on the registry given.
 package handles

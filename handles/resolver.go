@@ -46,6 +46,8 @@ type Config struct {
 	RetryBase time.Duration // first retry delay, doubled per failure (default 1m)
 	RetryMax  time.Duration // longest retry delay (default 24h)
 	Log       *slog.Logger
+	// Metrics count lookups by outcome (NewMetrics); nil: unregistered ones.
+	Metrics *Metrics
 }
 
 // Resolver looks up the handles of artists the store does not know.
@@ -72,6 +74,9 @@ func New(cfg Config) *Resolver {
 	def(&cfg.RetryMax, 24*time.Hour)
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
+	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = NewMetrics(nil)
 	}
 	return &Resolver{cfg: cfg}
 }
@@ -151,10 +156,10 @@ func (r *Resolver) resolve(ctx context.Context, a sqlite.UnresolvedActor) {
 			r.cfg.Log.Warn("handle resolver: saving handle failed", "did", a.DID, "err", err)
 			return
 		}
-		lookupsTotal.WithLabelValues(outcome).Inc()
+		r.cfg.Metrics.lookups.WithLabelValues(outcome).Inc()
 		return
 	}
-	lookupsTotal.WithLabelValues(outcome).Inc()
+	r.cfg.Metrics.lookups.WithLabelValues(outcome).Inc()
 	next := time.Now().Add(r.Backoff(a.Attempts))
 	r.cfg.Log.Debug("handle resolver: no verified handle", "did", a.DID, "outcome", outcome, "err", err, "retry_at", next)
 	save := r.cfg.Store.HandleLookupFailed

@@ -18,6 +18,8 @@ import (
 
 	"github.com/bluesky-social/indigo/atproto/identity"
 	"github.com/bluesky-social/indigo/atproto/syntax"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/relaymusic/relay"
 	"github.com/relaymusic/relay/sqlite"
@@ -174,7 +176,8 @@ func TestResolver(t *testing.T) {
 	n := startNetwork(t)
 	s := openStore(t, alice, bob, carol, dave)
 	ctx := context.Background()
-	r := New(Config{Store: s, Directory: n.directory(), Concurrency: 2, Timeout: 300 * time.Millisecond, RetryBase: time.Hour})
+	m := NewMetrics(prometheus.NewRegistry())
+	r := New(Config{Store: s, Directory: n.directory(), Concurrency: 2, Timeout: 300 * time.Millisecond, RetryBase: time.Hour, Metrics: m})
 	start := time.Now()
 	took, err := r.Step(ctx)
 	if err != nil {
@@ -189,6 +192,12 @@ func TestResolver(t *testing.T) {
 	want := map[syntax.DID]string{alice: "alice.example.com", bob: "", carol: "", dave: ""}
 	if got := handles(t, s); fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("handles = %v, want %v", got, want)
+	}
+	resolved := testutil.ToFloat64(m.lookups.WithLabelValues(outcomeResolved))
+	unverified := testutil.ToFloat64(m.lookups.WithLabelValues(outcomeUnverified))
+	failed := testutil.ToFloat64(m.lookups.WithLabelValues(outcomeFailed))
+	if resolved != 1 || resolved+unverified+failed != 4 {
+		t.Errorf("lookups counted resolved %v, unverified %v, failed %v; want 1 resolved of 4", resolved, unverified, failed)
 	}
 	if m := n.maxInFlight.Load(); m > 2 {
 		t.Errorf("%d lookups at once, want at most 2", m)

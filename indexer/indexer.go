@@ -54,6 +54,9 @@ type Config struct {
 	// Committed, if set, is called after every commit (to wake the search
 	// index's follower).
 	Committed func()
+	// Metrics are the ingest series (NewMetrics), shared with the
+	// Subscriber; nil: unregistered ones.
+	Metrics *Metrics
 }
 
 // Indexer consumes jetstream into the store.
@@ -81,6 +84,12 @@ func New(cfg Config) *Indexer {
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
+	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = NewMetrics(nil)
+	}
+	if cfg.Subscriber.Metrics == nil {
+		cfg.Subscriber.Metrics = cfg.Metrics
 	}
 	if len(cfg.Subscriber.Collections) == 0 {
 		cfg.Subscriber.Collections = []string{relay.TrackCollection}
@@ -134,7 +143,7 @@ func (ix *Indexer) Run(ctx context.Context) error {
 		defer close(items)
 		// It ends only when subCtx does (its handler never fails otherwise).
 		_ = ix.sub.Run(subCtx, cursor, func(evt *models.Event) error {
-			eventsReceived.WithLabelValues(eventLabels(evt.Kind, commitOp(evt))).Inc()
+			ix.cfg.Metrics.events.WithLabelValues(eventLabels(evt.Kind, commitOp(evt))).Inc()
 			ev, err := ParseEvent(evt)
 			select {
 			case items <- item{timeUS: evt.TimeUS, ev: ev, err: err}:
@@ -211,10 +220,10 @@ func (ix *Indexer) flush(ctx context.Context, batch []item) bool {
 		if it.err != nil {
 			var rej *validate.RejectError
 			if errors.As(it.err, &rej) {
-				rejectedTotal.WithLabelValues(rej.Reason).Inc()
+				ix.cfg.Metrics.rejected.WithLabelValues(rej.Reason).Inc()
 				ix.rej.Warn(rej.Reason, "event rejected", "uri", rej.Subject, "err", rej.Err)
 			} else {
-				rejectedTotal.WithLabelValues(ReasonOther).Inc()
+				ix.cfg.Metrics.rejected.WithLabelValues(ReasonOther).Inc()
 				ix.rej.Warn(ReasonOther, "event rejected", "err", it.err)
 			}
 			if it.ev.Kind == 0 {
@@ -229,10 +238,10 @@ func (ix *Indexer) flush(ctx context.Context, batch []item) bool {
 		start := time.Now()
 		res, err := ix.cfg.Store.ApplyBatch(ctx, events, cursor)
 		if err == nil {
-			batchSeconds.Observe(time.Since(start).Seconds())
-			batchEvents.Observe(float64(len(batch)))
-			appliedTotal.Add(float64(res.Applied))
-			staleTotal.Add(float64(res.Stale))
+			ix.cfg.Metrics.batchSeconds.Observe(time.Since(start).Seconds())
+			ix.cfg.Metrics.batchEvents.Observe(float64(len(batch)))
+			ix.cfg.Metrics.applied.Add(float64(res.Applied))
+			ix.cfg.Metrics.stale.Add(float64(res.Stale))
 			ix.mu.Lock()
 			ix.cursor = max(ix.cursor, cursor)
 			ix.mu.Unlock()
@@ -261,13 +270,13 @@ func (ix *Indexer) checkCursorAge(cursor int64, now time.Time) {
 	}
 	age := now.Sub(time.UnixMicro(cursor))
 	if age <= ix.cfg.Retention {
-		cursorTooOld.Set(0)
+		ix.cfg.Metrics.cursorTooOld.Set(0)
 		return
 	}
 	msg := fmt.Sprintf("stored jetstream cursor is %s old, older than the upstream keeps (%s): events in between were missed; run `relay backfill` to recover them",
 		age.Round(time.Minute), ix.cfg.Retention)
 	ix.log.Error(msg, "cursor", cursor)
-	cursorTooOld.Set(1)
+	ix.cfg.Metrics.cursorTooOld.Set(1)
 	ix.mu.Lock()
 	ix.warning = msg
 	ix.mu.Unlock()
@@ -278,7 +287,7 @@ func (ix *Indexer) updateCursorAge() {
 	c := ix.cursor
 	ix.mu.Unlock()
 	if c > 0 {
-		cursorAge.Set(time.Since(time.UnixMicro(c)).Seconds())
+		ix.cfg.Metrics.cursorAge.Set(time.Since(time.UnixMicro(c)).Seconds())
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/relaymusic/relay"
@@ -33,11 +34,14 @@ func openStore(t *testing.T) *sqlite.Store {
 }
 
 // runIndexer runs an indexer against the server until the store's cursor
-// reaches last, then stops it the way serve does (cancel, flush).
-func runIndexer(t *testing.T, s *sqlite.Store, srv *jetstreamtest.Server, last int64) {
+// reaches last, then stops it the way serve does (cancel, flush). It returns
+// the indexer's metrics, on a registry of its own.
+func runIndexer(t *testing.T, s *sqlite.Store, srv *jetstreamtest.Server, last int64) *Metrics {
 	t.Helper()
+	m := NewMetrics(prometheus.NewRegistry())
 	ix := New(Config{
-		Store: s,
+		Metrics: m,
+		Store:   s,
 		Subscriber: SubscriberConfig{
 			Hosts:      []string{srv.URL()},
 			MinBackoff: 5 * time.Millisecond, MaxBackoff: 50 * time.Millisecond,
@@ -46,6 +50,7 @@ func runIndexer(t *testing.T, s *sqlite.Store, srv *jetstreamtest.Server, last i
 		Log: quietLog(),
 	})
 	runIndexerWith(t, ix, s, last)
+	return m
 }
 
 // runIndexerWith runs ix until the store's cursor reaches last, then stops
@@ -76,8 +81,8 @@ func runIndexerWith(t *testing.T, ix *Indexer, s *sqlite.Store, last int64) {
 	}
 }
 
-func rejected(reason string) float64 {
-	return testutil.ToFloat64(rejectedTotal.WithLabelValues(reason))
+func rejected(m *Metrics, reason string) float64 {
+	return testutil.ToFloat64(m.rejected.WithLabelValues(reason))
 }
 
 func TestIndexerRecordedFrames(t *testing.T) {
@@ -95,11 +100,7 @@ func TestIndexerRecordedFrames(t *testing.T) {
 	}
 
 	reasons := []string{validate.ReasonInvalidRecord, validate.ReasonBadRKey, validate.ReasonInsecureURL, ReasonBadDID, ReasonBadRev, ReasonBadCID, ReasonBadOperation, ReasonUndecodable}
-	before := map[string]float64{}
-	for _, r := range reasons {
-		before[r] = rejected(r)
-	}
-	runIndexer(t, s, srv, frames[len(frames)-1].TimeUS)
+	m := runIndexer(t, s, srv, frames[len(frames)-1].TimeUS)
 
 	rows, err := s.Feed(context.Background(), nil, 100)
 	if err != nil {
@@ -123,7 +124,7 @@ func TestIndexerRecordedFrames(t *testing.T) {
 	}
 	wantRejected := map[string]float64{validate.ReasonInvalidRecord: 2, validate.ReasonBadRKey: 1, validate.ReasonInsecureURL: 1, ReasonBadDID: 1, ReasonBadRev: 1, ReasonBadCID: 1, ReasonBadOperation: 1, ReasonUndecodable: 1}
 	for _, r := range reasons {
-		if got := rejected(r) - before[r]; got != wantRejected[r] {
+		if got := rejected(m, r); got != wantRejected[r] {
 			t.Errorf("rejected{%s} += %v, want %v", r, got, wantRejected[r])
 		}
 	}
@@ -193,7 +194,9 @@ func TestCursorTooOld(t *testing.T) {
 	if _, err := s.ApplyBatch(context.Background(), nil, old); err != nil {
 		t.Fatal(err)
 	}
-	ix := New(Config{Store: s, Subscriber: SubscriberConfig{Hosts: []string{srv.URL()}}, Log: quietLog()})
+	// One Metrics for both runs, as for one process: the second must clear it.
+	m := NewMetrics(prometheus.NewRegistry())
+	ix := New(Config{Store: s, Subscriber: SubscriberConfig{Hosts: []string{srv.URL()}}, Log: quietLog(), Metrics: m})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- ix.Run(ctx) }()
@@ -206,7 +209,7 @@ func TestCursorTooOld(t *testing.T) {
 	if !strings.Contains(st.Warning, "missed") || !strings.Contains(st.Warning, "relay backfill") {
 		t.Errorf("warning = %q", st.Warning)
 	}
-	if testutil.ToFloat64(cursorTooOld) != 1 {
+	if testutil.ToFloat64(m.cursorTooOld) != 1 {
 		t.Error("relay_ingest_cursor_too_old is not 1")
 	}
 	// It still asks for what the upstream has, from just before the cursor.
@@ -219,7 +222,7 @@ func TestCursorTooOld(t *testing.T) {
 	if _, err := s2.ApplyBatch(context.Background(), nil, time.Now().Add(-time.Hour).UnixMicro()); err != nil {
 		t.Fatal(err)
 	}
-	ix2 := New(Config{Store: s2, Subscriber: SubscriberConfig{Hosts: []string{srv.URL()}}, Log: quietLog()})
+	ix2 := New(Config{Store: s2, Subscriber: SubscriberConfig{Hosts: []string{srv.URL()}}, Log: quietLog(), Metrics: m})
 	ctx2, cancel2 := context.WithCancel(context.Background())
 	go func() { done <- ix2.Run(ctx2) }()
 	for len(srv.Requests()) < 2 {
@@ -227,7 +230,7 @@ func TestCursorTooOld(t *testing.T) {
 	}
 	cancel2()
 	<-done
-	if ix2.Status().Warning != "" || testutil.ToFloat64(cursorTooOld) != 0 {
+	if ix2.Status().Warning != "" || testutil.ToFloat64(m.cursorTooOld) != 0 {
 		t.Errorf("recent cursor flagged: %q", ix2.Status().Warning)
 	}
 }
@@ -242,9 +245,10 @@ func TestFailover(t *testing.T) {
 		t.Fatal(err)
 	}
 	dead := "ws://127.0.0.1:1/subscribe" // nothing listens on port 1
-	before := testutil.ToFloat64(reconnectsTotal.WithLabelValues("127.0.0.1:1"))
+	m := NewMetrics(prometheus.NewRegistry())
 	ix := New(Config{
-		Store: s,
+		Metrics: m,
+		Store:   s,
 		Subscriber: SubscriberConfig{
 			Hosts:      []string{dead, srv.URL()},
 			MinBackoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond,
@@ -267,7 +271,7 @@ func TestFailover(t *testing.T) {
 	}
 	cancel()
 	<-done
-	if got := testutil.ToFloat64(reconnectsTotal.WithLabelValues("127.0.0.1:1")) - before; got != 3 {
+	if got := testutil.ToFloat64(m.reconnects.WithLabelValues("127.0.0.1:1")); got != 3 {
 		t.Errorf("failures on the dead host = %v, want 3 before failing over", got)
 	}
 	assertState(t, s, exp)

@@ -55,9 +55,15 @@ type SubscriberConfig struct {
 	// stream goes on past it.
 	MaxMessageBytes int64 // default MaxEventBytes
 	Dialer          *websocket.Dialer
+	// Metrics are where reconnects and unreadable messages are counted
+	// (default: unregistered ones).
+	Metrics *Metrics
 }
 
 func (c *SubscriberConfig) defaults() {
+	if c.Metrics == nil {
+		c.Metrics = NewMetrics(nil)
+	}
 	if len(c.Hosts) == 0 {
 		c.Hosts = DefaultJetstreamHosts
 	}
@@ -122,7 +128,7 @@ func NewSubscriber(cfg SubscriberConfig, log *slog.Logger) *Subscriber {
 	cfg.defaults()
 	// A series per host from the first scrape, before any reconnect.
 	for _, h := range cfg.Hosts {
-		reconnectsTotal.WithLabelValues(hostLabel(h))
+		cfg.Metrics.reconnects.WithLabelValues(hostLabel(h))
 	}
 	return &Subscriber{cfg: cfg, log: log, rej: newRejectLog(log)}
 }
@@ -180,7 +186,7 @@ func (s *Subscriber) Run(ctx context.Context, cursor int64, handle func(*models.
 		if errors.As(err, &herr) {
 			return herr.err
 		}
-		reconnectsTotal.WithLabelValues(hostLabel(host)).Inc()
+		s.cfg.Metrics.reconnects.WithLabelValues(hostLabel(host)).Inc()
 		rewind = s.cfg.Rewind
 		if received > 0 {
 			failures, backoff = 0, s.cfg.MinBackoff
@@ -287,8 +293,8 @@ func (s *Subscriber) readOnce(ctx context.Context, host string, cursor int64, ha
 			if err == nil {
 				_ = conn.SetReadDeadline(time.Now().Add(deadline))
 				received++
-				eventsReceived.WithLabelValues("other", "").Inc()
-				rejectedTotal.WithLabelValues(ReasonOversized).Inc()
+				s.cfg.Metrics.events.WithLabelValues("other", "").Inc()
+				s.cfg.Metrics.rejected.WithLabelValues(ReasonOversized).Inc()
 				s.rej.Warn(ReasonOversized, "jetstream: oversized message skipped", "host", host, "bytes", int64(len(msg))+rest, "limit", limit)
 				continue
 			}
@@ -301,8 +307,8 @@ func (s *Subscriber) readOnce(ctx context.Context, host string, cursor int64, ha
 		var evt models.Event
 		if err := json.Unmarshal(msg, &evt); err != nil {
 			// One undecodable message is bad input, not a broken stream.
-			eventsReceived.WithLabelValues("undecodable", "").Inc()
-			rejectedTotal.WithLabelValues(ReasonUndecodable).Inc()
+			s.cfg.Metrics.events.WithLabelValues("undecodable", "").Inc()
+			s.cfg.Metrics.rejected.WithLabelValues(ReasonUndecodable).Inc()
 			s.rej.Warn(ReasonUndecodable, "jetstream: undecodable message skipped", "host", host, "err", err)
 			continue
 		}

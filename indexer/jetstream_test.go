@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/relaymusic/relay/internal/jetstreamtest"
@@ -81,16 +82,13 @@ func TestOversizedMessageSkipped(t *testing.T) {
 		t.Fatal(err)
 	}
 	host := hostLabel(srv.URL())
-	beforeOversized, beforeTooLarge := rejected(ReasonOversized), rejected(validate.ReasonTooLarge)
-	beforeReconnects := testutil.ToFloat64(reconnectsTotal.WithLabelValues(host))
-
-	runIndexer(t, s, srv, exp.LastTimeUS)
+	m := runIndexer(t, s, srv, exp.LastTimeUS)
 
 	assertState(t, s, exp)
-	if got := rejected(ReasonOversized) - beforeOversized; got != 1 {
+	if got := rejected(m, ReasonOversized); got != 1 {
 		t.Errorf("rejected{%s} += %v, want 1", ReasonOversized, got)
 	}
-	if got := rejected(validate.ReasonTooLarge) - beforeTooLarge; got != 0 {
+	if got := rejected(m, validate.ReasonTooLarge); got != 0 {
 		t.Errorf("rejected{%s} += %v: the oversized message was parsed", validate.ReasonTooLarge, got)
 	}
 	reqs := srv.Requests()
@@ -98,7 +96,7 @@ func TestOversizedMessageSkipped(t *testing.T) {
 		t.Errorf("%d connections, want 1: the oversized message broke the stream", len(reqs))
 	}
 	// runIndexer's cancel ends the connection, counted once at most.
-	if got := testutil.ToFloat64(reconnectsTotal.WithLabelValues(host)) - beforeReconnects; got > 1 {
+	if got := testutil.ToFloat64(m.reconnects.WithLabelValues(host)); got > 1 {
 		t.Errorf("reconnects += %v", got)
 	}
 	for _, r := range reqs {
@@ -130,14 +128,15 @@ func TestMessageLimitBoundary(t *testing.T) {
 			if _, err := s.ApplyBatch(t.Context(), nil, base); err != nil {
 				t.Fatal(err)
 			}
-			before := rejected(ReasonOversized)
+			m := NewMetrics(prometheus.NewRegistry())
 			ix := New(Config{
+				Metrics:    m,
 				Store:      s,
 				Subscriber: SubscriberConfig{Hosts: []string{srv.URL()}, MaxMessageBytes: tc.limit, MinBackoff: 5 * time.Millisecond},
 				BatchSize:  1, BatchInterval: 5 * time.Millisecond, Log: quietLog(),
 			})
 			runIndexerWith(t, ix, s, base+2)
-			if got := rejected(ReasonOversized) - before; got != tc.oversized {
+			if got := rejected(m, ReasonOversized); got != tc.oversized {
 				t.Errorf("rejected{%s} += %v, want %v", ReasonOversized, got, tc.oversized)
 			}
 			rows, err := s.Feed(t.Context(), nil, 10)

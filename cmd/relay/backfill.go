@@ -15,6 +15,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/relaymusic/relay/backfill"
+	"github.com/relaymusic/relay/datadir"
 	"github.com/relaymusic/relay/outbound"
 	"github.com/relaymusic/relay/sqlite"
 )
@@ -43,15 +44,17 @@ var backfillCommand = &cli.Command{
 		"picks the tracks up into search; otherwise the next start does.",
 	Flags: append([]cli.Flag{dataDirFlag}, backfillFlags...),
 	Action: func(c *cli.Context) error {
-		store, err := sqlite.Open(c.Context, dbPath(c.String("data-dir")))
+		// The store alone: a running relay serve holds the index.
+		dd, err := datadir.Open(c.Context, c.String("data-dir"))
 		if err != nil {
 			return err
 		}
-		defer store.Close()
-		cfg, err := backfillConfig(c, store)
+		defer dd.Close()
+		cfg, err := backfillConfig(c, dd.Store)
 		if err != nil {
 			return err
 		}
+		cfg.Metrics = backfill.NewMetrics(dd.Registry)
 		if fi, err := os.Stderr.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
 			cfg.Terminal = os.Stderr
 		}

@@ -4,12 +4,12 @@ import (
 	"context"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/relaymusic/relay/datadir"
 	"github.com/relaymusic/relay/internal/jetstreamtest"
 	"github.com/relaymusic/relay/search"
 	"github.com/relaymusic/relay/sqlite"
@@ -65,8 +65,8 @@ func TestCrashRecovery(t *testing.T) {
 			t.Errorf("restart %d resumed at %d, after the last event sent %d", i, reqs[i].Cursor, reqs[i-1].LastSent)
 		}
 	}
-	assertStore(t, filepath.Join(dir, "relay.db"), exp)
-	assertIndex(t, filepath.Join(dir, "search.bleve"), exp)
+	assertStore(t, datadir.StorePath(dir), exp)
+	assertIndex(t, datadir.IndexPath(dir), exp)
 }
 
 func assertStore(t *testing.T, path string, exp jetstreamtest.Expected) {
@@ -173,7 +173,7 @@ func TestLostIndexRebuilt(t *testing.T) {
 	// The follower prunes what it applied; make sure all of it is gone, as
 	// it is on a server that ran for a while.
 	ctx := context.Background()
-	s, err := sqlite.Open(ctx, filepath.Join(dir, "relay.db"))
+	s, err := sqlite.Open(ctx, datadir.StorePath(dir))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,7 +185,7 @@ func TestLostIndexRebuilt(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.RemoveAll(filepath.Join(dir, "search.bleve")); err != nil {
+	if err := os.RemoveAll(datadir.IndexPath(dir)); err != nil {
 		t.Fatal(err)
 	}
 	p = startRelay(t, args...)
@@ -194,7 +194,7 @@ func TestLostIndexRebuilt(t *testing.T) {
 	if !strings.Contains(p.Log.String(), "rebuilding it from SQLite") {
 		t.Errorf("the lost index was not rebuilt at start:\n%s", p.Log)
 	}
-	assertIndex(t, filepath.Join(dir, "search.bleve"), exp)
+	assertIndex(t, datadir.IndexPath(dir), exp)
 }
 
 // TestReindexRefusedWhileServing: only one process may hold the search

@@ -3,8 +3,7 @@ package main
 import (
 	"github.com/urfave/cli/v2"
 
-	"github.com/relaymusic/relay/search"
-	"github.com/relaymusic/relay/sqlite"
+	"github.com/relaymusic/relay/datadir"
 )
 
 var reindexCommand = &cli.Command{
@@ -12,16 +11,11 @@ var reindexCommand = &cli.Command{
 	Usage: "rebuild the search index from SQLite (stop relay serve first: one process holds the index)",
 	Flags: []cli.Flag{dataDirFlag},
 	Action: func(c *cli.Context) error {
-		unlock, err := lockIndex(c.String("data-dir"))
+		dd, err := datadir.Open(c.Context, c.String("data-dir"))
 		if err != nil {
 			return err
 		}
-		defer unlock()
-		store, err := sqlite.Open(c.Context, dbPath(c.String("data-dir")))
-		if err != nil {
-			return err
-		}
-		defer store.Close()
-		return search.RebuildFrom(c.Context, indexPath(c.String("data-dir")), store)
+		defer dd.Close()
+		return dd.Reindex(c.Context)
 	},
 }

@@ -8,15 +8,15 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
-	"path/filepath"
 	"time"
 
 	"github.com/bluesky-social/indigo/atproto/identity"
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/urfave/cli/v2"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/relaymusic/relay/appview"
+	"github.com/relaymusic/relay/backfill"
+	"github.com/relaymusic/relay/datadir"
 	"github.com/relaymusic/relay/handles"
 	"github.com/relaymusic/relay/indexer"
 	"github.com/relaymusic/relay/outbound"
@@ -52,32 +52,21 @@ func init() {
 	serveCommand.Flags = append(serveCommand.Flags, backfillFlags...)
 }
 
-// paths of the data dir's contents.
-func dbPath(dataDir string) string    { return filepath.Join(dataDir, "relay.db") }
-func indexPath(dataDir string) string { return filepath.Join(dataDir, "search.bleve") }
-
 func runServe(c *cli.Context) error {
 	ctx := c.Context
 	log := slog.Default()
 	dataDir := c.String("data-dir")
 
-	unlock, err := lockIndex(dataDir)
+	dd, err := datadir.Serving(ctx, dataDir)
 	if err != nil {
 		return err
 	}
-	defer unlock()
-	store, err := sqlite.Open(ctx, dbPath(dataDir))
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-	idx, err := search.OpenCurrent(ctx, indexPath(dataDir), store, search.NewMetrics(prometheus.DefaultRegisterer))
-	if err != nil {
-		return fmt.Errorf("opening search index: %w", err)
-	}
-	defer idx.Close()
-
-	prometheus.MustRegister(store.Collector(15*time.Second), idx.Collector(indexPath(dataDir)))
+	defer dd.Close()
+	store, idx := dd.Store, dd.Index
+	// Every package's series from the first scrape, whether its part runs
+	// or not, so a dashboard tells zero from missing.
+	handleMetrics := handles.NewMetrics(dd.Registry)
+	backfillMetrics := backfill.NewMetrics(dd.Registry)
 
 	// wake tells the index follower that this process committed something.
 	wake := make(chan struct{}, 1)
@@ -94,6 +83,7 @@ func runServe(c *cli.Context) error {
 		StartCursor: c.Int64("jetstream-cursor"),
 		Log:         log,
 		Committed:   notify,
+		Metrics:     indexer.NewMetrics(dd.Registry),
 	})
 
 	ln, err := net.Listen("tcp", c.String("listen"))
@@ -110,7 +100,9 @@ func runServe(c *cli.Context) error {
 		Health: func(ctx context.Context) appview.Health {
 			return health(ctx, ingest, idx, store)
 		},
-		Limits: appview.Limits{MaxInFlight: c.Int("http-max-in-flight")},
+		Limits:   appview.Limits{MaxInFlight: c.Int("http-max-in-flight")},
+		Metrics:  appview.NewMetrics(dd.Registry),
+		Gatherer: dd.Registry,
 	}).HTTPServer()
 	log.Info("relay serving", "addr", ln.Addr().String(), "data_dir", dataDir, "version", versionString())
 
@@ -125,6 +117,7 @@ func runServe(c *cli.Context) error {
 			return err
 		}
 		cfg.Committed = notify
+		cfg.Metrics = backfillMetrics
 		// In the group: the store must outlive it.
 		g.Go(func() error {
 			runBackfillInBackground(gctx, cfg)
@@ -133,7 +126,7 @@ func runServe(c *cli.Context) error {
 	}
 	g.Go(func() error { return ingest.Run(gctx) })
 	if c.Bool("resolve-handles") {
-		resolver, err := handleResolver(c, store, log)
+		resolver, err := handleResolver(c, store, handleMetrics, log)
 		if err != nil {
 			return err
 		}
@@ -168,7 +161,7 @@ func runServe(c *cli.Context) error {
 // handleResolver looks artists' handles up through indigo's directory, in
 // its cache, over outbound's client: a handle's well-known host and a did:web
 // host are named by anyone; the PLC directory is the operator's.
-func handleResolver(c *cli.Context, store *sqlite.Store, log *slog.Logger) (*handles.Resolver, error) {
+func handleResolver(c *cli.Context, store *sqlite.Store, m *handles.Metrics, log *slog.Logger) (*handles.Resolver, error) {
 	client, err := outbound.New(outbound.Options{
 		AllowPrivateNetwork: c.Bool("allow-private-network"),
 		Trusted:             []string{c.String("plc-url")},
@@ -195,6 +188,7 @@ func handleResolver(c *cli.Context, store *sqlite.Store, log *slog.Logger) (*han
 		Directory:     dir,
 		TrustDeclared: c.Bool("trust-declared-handles"),
 		Log:           log,
+		Metrics:       m,
 	}), nil
 }
 

@@ -1,0 +1,30 @@
+package appview
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+)
+
+// Metrics are the appview's request series, created against the registry
+// they are given: each process, and each test, has its own.
+type Metrics struct {
+	requests *prometheus.CounterVec
+	seconds  *prometheus.HistogramVec
+}
+
+// NewMetrics creates the appview's metrics and registers them on reg (nil:
+// nowhere). It panics if they are already registered there.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	f := promauto.With(reg)
+	return &Metrics{
+		requests: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "relay_xrpc_requests_total",
+			Help: "XRPC requests, by method and HTTP status.",
+		}, []string{"method", "status"}),
+		seconds: f.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "relay_xrpc_request_duration_seconds",
+			Help:    "XRPC request latency, by method.",
+			Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16),
+		}, []string{"method"}),
+	}
+}

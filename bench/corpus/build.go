@@ -11,8 +11,7 @@ import (
 	"time"
 
 	"github.com/relaymusic/relay"
-	"github.com/relaymusic/relay/search"
-	"github.com/relaymusic/relay/sqlite"
+	"github.com/relaymusic/relay/datadir"
 )
 
 // BatchSize is how many TrackPut events go into one ApplyBatch.
@@ -33,7 +32,7 @@ type Built struct {
 type BuildStats struct {
 	Generate time.Duration `json:"generate"` // generating tracks alone, in a separate pass
 	SQLite   time.Duration `json:"sqlite"`   // generating and applying every batch
-	Bleve    time.Duration `json:"bleve"`    // search.Rebuild
+	Bleve    time.Duration `json:"bleve"`    // the index rebuilt from the store (relay reindex)
 	Machine  string        `json:"machine"`
 }
 
@@ -66,11 +65,12 @@ func Build(ctx context.Context, cacheDir string, spec Spec, log *slog.Logger) (*
 	}
 	b.Stats.Generate = time.Since(start)
 
-	store, err := sqlite.Open(ctx, filepath.Join(b.DataDir, "relay.db"))
+	dd, err := datadir.Open(ctx, b.DataDir)
 	if err != nil {
 		return nil, fmt.Errorf("corpus: %w", err)
 	}
-	defer store.Close()
+	defer dd.Close()
+	store := dd.Store
 	start = time.Now()
 	g = New(spec)
 	events := make([]relay.Event, 0, BatchSize)
@@ -103,22 +103,24 @@ func Build(ctx context.Context, cacheDir string, spec Spec, log *slog.Logger) (*
 	b.Stats.SQLite = time.Since(start)
 
 	start = time.Now()
-	seq, err := store.OutboxSeq(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("corpus: %w", err)
-	}
 	log.Info("corpus: building the search index", "tracks", n)
-	if err := search.Rebuild(ctx, filepath.Join(b.DataDir, "search.bleve"), seq, store.VisibleTracks(ctx)); err != nil {
+	// What `relay reindex` does, so the figure is that command's.
+	if err := dd.Reindex(ctx); err != nil {
 		return nil, fmt.Errorf("corpus: %w", err)
 	}
 	b.Stats.Bleve = time.Since(start)
 	// A running relay prunes the outbox once the index has applied it: the
-	// cached store is in that steady state.
+	// cached store is in that steady state. Nothing wrote since the rebuild
+	// read the head, so the head is what the index holds.
+	seq, err := store.OutboxSeq(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("corpus: %w", err)
+	}
 	if err := store.PruneOutbox(ctx, seq); err != nil {
 		return nil, fmt.Errorf("corpus: %w", err)
 	}
-	if err := store.Close(); err != nil {
-		return nil, fmt.Errorf("corpus: closing store: %w", err)
+	if err := dd.Close(); err != nil {
+		return nil, fmt.Errorf("corpus: %w", err)
 	}
 	raw, err := json.Marshal(b.Stats)
 	if err != nil {

@@ -4,9 +4,9 @@
 // artists and title words, genres and tags. The same seed and size always
 // give the same tracks, byte for byte.
 //
-// Build loads a catalogue into a real relay data dir (SQLite through
-// sqlite.Store.ApplyBatch, then the Bleve index through search.Rebuild) and
-// caches it by seed and size.
+// Build loads a catalogue into a real relay data dir, opened by datadir
+// (SQLite through sqlite.Store.ApplyBatch, then the Bleve index rebuilt as
+// relay reindex does) and caches it by seed and size.
 package corpus
 
 import (

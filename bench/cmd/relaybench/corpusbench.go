@@ -17,6 +17,7 @@ import (
 	"github.com/goccy/go-json"
 
 	"github.com/relaymusic/relay/bench/corpus"
+	"github.com/relaymusic/relay/datadir"
 	"github.com/relaymusic/relay/search"
 )
 
@@ -58,8 +59,8 @@ func benchCorpus(ctx context.Context, c config, r *report, log *slog.Logger) err
 		defer db.Close()
 	}
 	n := float64(c.tracks)
-	sqliteBytes := dirSize(filepath.Join(built.DataDir, "relay.db")) + dirSize(filepath.Join(built.DataDir, "relay.db-wal"))
-	bleveBytes := dirSize(filepath.Join(built.DataDir, "search.bleve"))
+	sqliteBytes := dirSize(datadir.StorePath(built.DataDir)) + dirSize(datadir.StorePath(built.DataDir)+"-wal")
+	bleveBytes := dirSize(datadir.IndexPath(built.DataDir))
 	r.add(figure{Section: "resources", Name: "SQLite bytes on disk per track", Value: float64(sqliteBytes) / n, Unit: "bytes",
 		Baseline: float64(recordBytes) / n, BaseName: "record JSON", Command: cmd})
 	if db != nil {
@@ -82,7 +83,7 @@ func benchCorpus(ctx context.Context, c config, r *report, log *slog.Logger) err
 	}
 
 	// In process: Bleve (relay's search.Index) against FTS5.
-	if err := benchEngines(ctx, c, r, filepath.Join(data, "search.bleve"), db, queries, ftsErr); err != nil {
+	if err := benchEngines(ctx, c, r, datadir.IndexPath(data), db, queries, ftsErr); err != nil {
 		return err
 	}
 

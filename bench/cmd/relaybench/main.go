@@ -249,7 +249,7 @@ func (r *report) markdown(table string) string {
 	fmt.Fprintf(&b, "# benchmarks\n\n")
 	fmt.Fprintf(&b, "Written by `%s` (bench/cmd/relaybench) on %s.\n\n", c.command, r.start.UTC().Format("2006-01-02 15:04 MST"))
 	fmt.Fprintf(&b, "## machine\n\n%s\n\n", machine())
-	fmt.Fprintf(&b, "## how to read this\n\nEvery figure is paired with a baseline measured in the same run; ratio = value / baseline. Corpus: %d synthetic tracks from seed %d (`bench/corpus`: titles, artists and albums in English, Latin with diacritics, Cyrillic, Japanese and Greek; Zipf-distributed artists and title words; genres, tags), loaded through `sqlite.Store.ApplyBatch` in batches of %d and indexed with `search.Rebuild`, cached in `%s`.\n\n", c.tracks, c.seed, 5000, c.cache)
+	fmt.Fprintf(&b, "## how to read this\n\nEvery figure is paired with a baseline measured in the same run; ratio = value / baseline. Corpus: %d synthetic tracks from seed %d (`bench/corpus`: titles, artists and albums in English, Latin with diacritics, Cyrillic, Japanese and Greek; Zipf-distributed artists and title words; genres, tags), loaded through `sqlite.Store.ApplyBatch` in batches of %d and indexed as `relay reindex` does (`datadir`, `search.RebuildFrom`), cached in `%s`.\n\n", c.tracks, c.seed, 5000, c.cache)
 	fmt.Fprintf(&b, "## figures\n\n```\n%s\n```\n\n", table)
 	fmt.Fprintf(&b, "Commands:\n\n")
 	seen := map[string]bool{}

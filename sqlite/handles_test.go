@@ -184,7 +184,7 @@ func TestFirstTrackAfterHandlelessIdentity(t *testing.T) {
 func TestMigrateV1HandleRecheck(t *testing.T) {
 	ctx := context.Background()
 	s := openTest(t)
-	path := s.Path()
+	path := s.path
 	for _, q := range []string{
 		`DROP TABLE actors`,
 		// actors as version 1 made it.

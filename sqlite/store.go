@@ -76,9 +76,6 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	return &Store{path: path, w: w, r: r, recent: newRecentAccounts(recentCapacity)}, nil
 }
 
-// Path is the database file.
-func (s *Store) Path() string { return s.path }
-
 // Close closes both pools.
 func (s *Store) Close() error {
 	return errors.Join(s.r.Close(), s.w.Close())

@@ -18,14 +18,24 @@ import (
 	"github.com/bluesky-social/indigo/atproto/syntax"
 )
 
-// TrackCollection is the NSID of a track record.
+// TrackCollection is the NSID of relay's own track record, app.relay.track:
+// today the only collection relay indexes. Which collections it indexes is
+// what package validate can validate (validate.Collections); nothing else
+// assumes there is one.
 const TrackCollection = "app.relay.track"
 
-// Track is one app.relay.track record as the service indexes it: the fields
-// queries need, lifted out of the record, plus the record as it was written.
+// Track is one music record (app.relay.track today) as the service indexes
+// it: the fields queries need, lifted out of the record, plus the record as
+// it was written.
+//
+// A track is its at-uri (DESIGN.md, invariant 9): "Keys, tombstones,
+// cursors and views carry the collection, so more than one music collection
+// can be indexed side by side." Its key is (DID, Collection, RKey); a store
+// refuses a track without a Collection.
 type Track struct {
-	DID  syntax.DID
-	RKey syntax.RecordKey
+	DID        syntax.DID
+	Collection syntax.NSID
+	RKey       syntax.RecordKey
 	// Rev is the repo revision (a TID) of the commit that wrote this version.
 	Rev string
 	CID string
@@ -63,12 +73,12 @@ type Feature struct {
 
 // URI is the track's at-uri, its id everywhere in the service.
 func (t *Track) URI() syntax.ATURI {
-	return TrackURI(t.DID, t.RKey)
+	return TrackURI(t.DID, t.Collection, t.RKey)
 }
 
-// TrackURI builds the at-uri of the track (did, rkey).
-func TrackURI(did syntax.DID, rkey syntax.RecordKey) syntax.ATURI {
-	return syntax.ATURI("at://" + did.String() + "/" + TrackCollection + "/" + rkey.String())
+// TrackURI builds the at-uri of the track (did, collection, rkey).
+func TrackURI(did syntax.DID, collection syntax.NSID, rkey syntax.RecordKey) syntax.ATURI {
+	return syntax.ATURI("at://" + did.String() + "/" + collection.String() + "/" + rkey.String())
 }
 
 // SortTime returns min(createdAt, indexedAt).
@@ -96,7 +106,7 @@ type EventKind int
 const (
 	// TrackPut creates or updates a track (Event.Track).
 	TrackPut EventKind = iota + 1
-	// TrackDelete deletes the track (Event.DID, RKey) at Rev.
+	// TrackDelete deletes the track (Event.DID, Collection, RKey) at Rev.
 	TrackDelete
 	// AccountStatus sets whether the account's tracks are shown
 	// (Event.Active, Status; Status "deleted" removes them).
@@ -113,8 +123,9 @@ type Event struct {
 
 	Track *Track // TrackPut
 
-	RKey syntax.RecordKey // TrackDelete
-	Rev  string           // TrackDelete
+	Collection syntax.NSID      // TrackDelete
+	RKey       syntax.RecordKey // TrackDelete
+	Rev        string           // TrackDelete
 
 	Active bool   // AccountStatus
 	Status string // AccountStatus: deactivated, deleted, suspended, takendown, ...

@@ -2,11 +2,14 @@
 -- from. Applied at every open; every statement is idempotent. A data dir
 -- made under an older schema is migrated first (sqlite/migrate.go).
 
--- One row per (did, rkey) ever seen. A delete keeps the row as a tombstone
--- (deleted = 1) with its rev, so a replayed or late create, whose rev is not
--- newer, cannot bring the track back.
+-- One row per track ever seen, keyed by its at-uri (did, collection, rkey):
+-- tracks of two music collections with the same rkey are two tracks. A
+-- delete keeps the row as a tombstone (deleted = 1) with its rev, so a
+-- replayed or late create, whose rev is not newer, cannot bring the track
+-- back.
 CREATE TABLE IF NOT EXISTS tracks (
 	did         TEXT    NOT NULL,
+	collection  TEXT    NOT NULL,          -- NSID of the record, e.g. app.relay.track
 	rkey        TEXT    NOT NULL,
 	rev         TEXT    NOT NULL,          -- repo rev (TID) of the commit that wrote this row
 	deleted     INTEGER NOT NULL DEFAULT 0,
@@ -26,11 +29,12 @@ CREATE TABLE IF NOT EXISTS tracks (
 	created_at  INTEGER NOT NULL DEFAULT 0,    -- unix microseconds, as the record claims
 	indexed_at  INTEGER NOT NULL,              -- unix microseconds, first seen here
 	sort_at     INTEGER NOT NULL,              -- min(created_at, indexed_at)
-	PRIMARY KEY (did, rkey)
+	PRIMARY KEY (did, collection, rkey)
 );
 
--- The discovery feed walks this index newest first.
-CREATE INDEX IF NOT EXISTS tracks_feed ON tracks (sort_at, did, rkey) WHERE deleted = 0;
+-- The discovery feed walks this index newest first, in the order of its
+-- cursor (sort_at, did, collection, rkey).
+CREATE INDEX IF NOT EXISTS tracks_feed ON tracks (sort_at, did, collection, rkey) WHERE deleted = 0;
 
 -- Account state from identity and account events, kept only for accounts
 -- with tracks or tombstones (jetstream sends these events for every account
@@ -53,10 +57,14 @@ CREATE INDEX IF NOT EXISTS actors_handle_due ON actors (handle_next_at) WHERE ha
 
 -- Every change that can alter what search shows gets a sequence number. The
 -- search index applies them in order and stores the last one it applied.
+-- (did, collection, rkey) is the track's key. collection has a default only
+-- so that a version 2 file could gain it with ALTER TABLE; every insert
+-- names it.
 CREATE TABLE IF NOT EXISTS outbox (
-	seq  INTEGER PRIMARY KEY AUTOINCREMENT,
-	did  TEXT NOT NULL,
-	rkey TEXT NOT NULL
+	seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+	did        TEXT NOT NULL,
+	rkey       TEXT NOT NULL,
+	collection TEXT NOT NULL DEFAULT ''
 );
 
 -- Small named values: the jetstream cursor (unix microseconds), written in the

@@ -12,16 +12,18 @@ type StoredTrack struct {
 }
 
 // FeedKey is the position of a track in the discovery feed's order: SortAt
-// descending, then DID and RKey descending to break ties. It is the whole
+// descending, then DID, Collection and RKey descending to break ties (the
+// track's whole key, so no two tracks share a position). It is the whole
 // of a feed cursor, so a page after it never depends on the process or the
 // store that issued it.
 type FeedKey struct {
-	SortAt int64 // Track.SortAt, unix microseconds
-	DID    syntax.DID
-	RKey   syntax.RecordKey
+	SortAt     int64 // Track.SortAt, unix microseconds
+	DID        syntax.DID
+	Collection syntax.NSID
+	RKey       syntax.RecordKey
 }
 
 // Key is the track's position in the feed's order.
 func (t *Track) Key() FeedKey {
-	return FeedKey{SortAt: t.SortAt.UnixMicro(), DID: t.DID, RKey: t.RKey}
+	return FeedKey{SortAt: t.SortAt.UnixMicro(), DID: t.DID, Collection: t.Collection, RKey: t.RKey}
 }

@@ -227,7 +227,7 @@ func (w *worker) fetchAndApply(ctx context.Context, did syntax.DID) (int, error)
 	if err != nil {
 		return 0, err
 	}
-	if _, err := w.cfg.Store.ResyncRepo(ctx, did, snap.rev, w.handle(ident), snap.tracks); err != nil {
+	if _, err := w.cfg.Store.ResyncRepo(ctx, did, snap.rev, w.handle(ident), snap.collections, snap.tracks); err != nil {
 		return 0, fmt.Errorf("applying %s: %w", did, err)
 	}
 	if w.cfg.Committed != nil {

@@ -47,8 +47,11 @@ func newClient(host string) *atclient.APIClient {
 
 // snapshot is one repo's tracks at one rev.
 type snapshot struct {
-	rev      string
-	tracks   []*relay.Track
+	rev string
+	// collections are those the walk read (validate.Collections): the
+	// snapshot says what the repo holds of them, and nothing of others.
+	collections []syntax.NSID
+	tracks      []*relay.Track
 	rejected int
 }
 
@@ -133,18 +136,20 @@ func fetchRepo(ctx context.Context, client *http.Client, ident *identity.Identit
 		return nil, fmt.Errorf("repo of %s has a bad rev: %w", did, err)
 	}
 
-	snap := &snapshot{rev: rev.String()}
-	prefix := relay.TrackCollection + "/"
+	snap := &snapshot{rev: rev.String(), collections: validate.Collections()}
 	// The whole tree is walked first, so a repo the walk refuses logs and
-	// counts no rejected records.
+	// counts no rejected records. An MST key is "collection/rkey"; records
+	// of every collection relay indexes are read.
 	type entry struct {
-		rkey string
-		val  cid.Cid
+		collection syntax.NSID
+		rkey       string
+		val        cid.Cid
 	}
 	var entries []entry
 	err = r.walk(ctx, func(k string, val cid.Cid) error {
-		if rkey, ok := strings.CutPrefix(k, prefix); ok {
-			entries = append(entries, entry{rkey, val})
+		coll, rkey, ok := strings.Cut(k, "/")
+		if ok && validate.Known(syntax.NSID(coll)) {
+			entries = append(entries, entry{syntax.NSID(coll), rkey, val})
 		}
 		return nil
 	})
@@ -152,7 +157,7 @@ func fetchRepo(ctx context.Context, client *http.Client, ident *identity.Identit
 		return nil, fmt.Errorf("reading the tree of %s: %w", did, err)
 	}
 	for _, e := range entries {
-		t, err := readTrack(ctx, r, did, e.rkey, e.val, snap.rev)
+		t, err := readTrack(ctx, r, did, e.collection, e.rkey, e.val, snap.rev)
 		if err != nil {
 			var rej *validate.RejectError
 			if errors.As(err, &rej) {
@@ -222,9 +227,10 @@ func mustClient(o outbound.Options) *http.Client {
 
 // readTrack decodes one record block and validates it exactly as a live
 // event's record is.
-func readTrack(ctx context.Context, r *carRepo, did syntax.DID, rkey string, c cid.Cid, rev string) (*relay.Track, error) {
-	uri := "at://" + did.String() + "/" + relay.TrackCollection + "/" + rkey
-	if _, err := syntax.ParseTID(rkey); err != nil {
+func readTrack(ctx context.Context, r *carRepo, did syntax.DID, collection syntax.NSID, rkey string, c cid.Cid, rev string) (*relay.Track, error) {
+	uri := "at://" + did.String() + "/" + collection.String() + "/" + rkey
+	rk, err := syntax.ParseRecordKey(rkey)
+	if err != nil {
 		return nil, &validate.RejectError{Reason: validate.ReasonBadRKey, Subject: uri, Err: err}
 	}
 	blk, ok := r.record(c)
@@ -239,5 +245,7 @@ func readTrack(ctx context.Context, r *carRepo, did syntax.DID, rkey string, c c
 	if err != nil {
 		return nil, &validate.RejectError{Reason: validate.ReasonInvalidRecord, Subject: uri, Err: err}
 	}
-	return validate.Track(did, syntax.RecordKey(rkey), rev, c.String(), raw)
+	// Record checks the rkey against the collection's lexicon (a tid for
+	// app.relay.track).
+	return validate.Record(did, collection, rk, rev, c.String(), raw)
 }

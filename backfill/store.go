@@ -15,10 +15,11 @@ import (
 // store keeps what it is told and does atomically what must be: an attempt
 // starts only on a repo still as it was listed.
 type Store interface {
-	// ResyncRepo applies a snapshot of a repo at rev in one transaction
-	// (puts, deletes of what the snapshot lacks, the handle) and marks the
-	// repo done.
-	ResyncRepo(ctx context.Context, did syntax.DID, rev, handle string, tracks []*relay.Track) (relay.ApplyResult, error)
+	// ResyncRepo applies a snapshot of a repo at rev, covering collections,
+	// in one transaction (puts, deletes of what the snapshot lacks in those
+	// collections, the handle) and marks the repo done. Tracks of a
+	// collection the snapshot does not cover are left alone.
+	ResyncRepo(ctx context.Context, did syntax.DID, rev, handle string, collections []syntax.NSID, tracks []*relay.Track) (relay.ApplyResult, error)
 
 	// AddBackfillRepos queues repos as pending; known ones keep their
 	// state. It returns how many were new.

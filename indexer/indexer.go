@@ -92,7 +92,9 @@ func New(cfg Config) *Indexer {
 		cfg.Subscriber.Metrics = cfg.Metrics
 	}
 	if len(cfg.Subscriber.Collections) == 0 {
-		cfg.Subscriber.Collections = []string{relay.TrackCollection}
+		for _, c := range validate.Collections() {
+			cfg.Subscriber.Collections = append(cfg.Subscriber.Collections, c.String())
+		}
 	}
 	return &Indexer{cfg: cfg, sub: NewSubscriber(cfg.Subscriber, cfg.Log), log: cfg.Log, rej: newRejectLog(cfg.Log)}
 }

@@ -89,10 +89,14 @@ func ParseEvent(evt *models.Event) (relay.Event, error) {
 
 func parseCommit(out relay.Event, c *models.Commit) (relay.Event, error) {
 	subject := "at://" + out.DID.String() + "/" + c.Collection + "/" + c.RKey
-	if c.Collection != relay.TrackCollection {
-		return out, reject(ReasonBadCollection, subject, fmt.Errorf("collection %q is not %s", c.Collection, relay.TrackCollection))
+	// Known only answers for a handful of NSIDs, so the unparsed string is
+	// safe to ask with; from here it is one of them.
+	collection := syntax.NSID(c.Collection)
+	if !validate.Known(collection) {
+		return out, reject(ReasonBadCollection, subject, fmt.Errorf("collection %q is not one relay indexes", c.Collection))
 	}
-	// The track lexicon's record key type is tid.
+	// Every music lexicon indexed today keys its records by tid; a
+	// collection that does not would check its own rkeys in validate.
 	if _, err := syntax.ParseTID(c.RKey); err != nil {
 		return out, reject(validate.ReasonBadRKey, subject, err)
 	}
@@ -104,6 +108,7 @@ func parseCommit(out relay.Event, c *models.Commit) (relay.Event, error) {
 	switch c.Operation {
 	case models.CommitOperationDelete:
 		out.Kind = relay.TrackDelete
+		out.Collection = collection
 		out.RKey = rkey
 		out.Rev = rev.String()
 		return out, nil
@@ -113,11 +118,11 @@ func parseCommit(out relay.Event, c *models.Commit) (relay.Event, error) {
 		// is no longer in the repo: the event comes back as a delete at its
 		// rev, along with the rejection.
 		invalidated := out
-		invalidated.Kind, invalidated.RKey, invalidated.Rev = relay.TrackDelete, rkey, rev.String()
+		invalidated.Kind, invalidated.Collection, invalidated.RKey, invalidated.Rev = relay.TrackDelete, collection, rkey, rev.String()
 		if _, err := syntax.ParseCID(c.CID); err != nil {
 			return invalidated, reject(ReasonBadCID, subject, err)
 		}
-		t, err := validate.Track(out.DID, rkey, rev.String(), c.CID, c.Record)
+		t, err := validate.Record(out.DID, collection, rkey, rev.String(), c.CID, c.Record)
 		if err != nil {
 			return invalidated, err
 		}

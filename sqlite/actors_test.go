@@ -23,12 +23,12 @@ func actorRows(t *testing.T, s *Store) int {
 
 func handleOf(t *testing.T, s *Store, did syntax.DID, rkey syntax.RecordKey) string {
 	t.Helper()
-	rows, err := s.Tracks(context.Background(), []syntax.ATURI{relay.TrackURI(did, rkey)})
+	rows, err := s.Tracks(context.Background(), []syntax.ATURI{relay.TrackURI(did, relay.TrackCollection, rkey)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(rows) != 1 {
-		t.Fatalf("%s not visible", relay.TrackURI(did, rkey))
+		t.Fatalf("%s not visible", relay.TrackURI(did, relay.TrackCollection, rkey))
 	}
 	return rows[0].Handle
 }

@@ -121,6 +121,9 @@ func (a *applier) apply(ctx context.Context, ev *relay.Event) (bool, error) {
 // putTrack upserts the track when its rev is newer than the stored one
 // (tombstones included). indexed_at is kept from the first sighting.
 func (a *applier) putTrack(ctx context.Context, t *relay.Track) (bool, error) {
+	if t.Collection == "" {
+		return false, fmt.Errorf("track %s/%s has no collection: a track is its at-uri", t.DID, t.RKey)
+	}
 	if err := a.ensureActor(ctx, t.DID); err != nil {
 		return false, err
 	}
@@ -142,10 +145,10 @@ func (a *applier) putTrack(ctx context.Context, t *relay.Track) (bool, error) {
 	}
 	sortAt := relay.SortTime(microTime(createdAt), microTime(indexedAt)).UnixMicro()
 	res, err := a.exec(ctx, `
-INSERT INTO tracks (did, rkey, rev, deleted, cid, title, artist, album, genre, tags, description,
+INSERT INTO tracks (did, collection, rkey, rev, deleted, cid, title, artist, album, genre, tags, description,
 	duration, file_type, audio_url, image_url, features, record, created_at, indexed_at, sort_at)
-VALUES (?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-ON CONFLICT (did, rkey) DO UPDATE SET
+VALUES (?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (did, collection, rkey) DO UPDATE SET
 	rev = excluded.rev, deleted = 0, cid = excluded.cid, title = excluded.title,
 	artist = excluded.artist, album = excluded.album, genre = excluded.genre,
 	tags = excluded.tags, description = excluded.description, duration = excluded.duration,
@@ -154,38 +157,41 @@ ON CONFLICT (did, rkey) DO UPDATE SET
 	sort_at = CASE WHEN excluded.created_at != 0 AND excluded.created_at < tracks.indexed_at
 		THEN excluded.created_at ELSE tracks.indexed_at END
 WHERE excluded.rev > tracks.rev`,
-		t.DID.String(), t.RKey.String(), t.Rev, t.CID, t.Title, t.Artist, t.Album, t.Genre,
+		t.DID.String(), t.Collection.String(), t.RKey.String(), t.Rev, t.CID, t.Title, t.Artist, t.Album, t.Genre,
 		string(tags), t.Description, t.Duration, t.FileType, t.AudioURL, t.ImageURL,
 		string(features), string(t.Record), createdAt, indexedAt, sortAt)
 	if err != nil {
 		return false, fmt.Errorf("upserting track %s: %w", t.URI(), err)
 	}
-	return a.changed(ctx, res, t.DID.String(), t.RKey.String())
+	return a.changed(ctx, res, t.DID.String(), t.Collection.String(), t.RKey.String())
 }
 
 // deleteTrack turns the row into a tombstone carrying the delete's rev, or
 // inserts one when the track was never seen.
 func (a *applier) deleteTrack(ctx context.Context, ev *relay.Event) (bool, error) {
+	if ev.Collection == "" {
+		return false, fmt.Errorf("delete of %s/%s has no collection: a track is its at-uri", ev.DID, ev.RKey)
+	}
 	if err := a.ensureActor(ctx, ev.DID); err != nil {
 		return false, err
 	}
 	res, err := a.exec(ctx, `
-INSERT INTO tracks (did, rkey, rev, deleted, indexed_at, sort_at) VALUES (?, ?, ?, 1, ?, ?)
-ON CONFLICT (did, rkey) DO UPDATE SET
+INSERT INTO tracks (did, collection, rkey, rev, deleted, indexed_at, sort_at) VALUES (?, ?, ?, ?, 1, ?, ?)
+ON CONFLICT (did, collection, rkey) DO UPDATE SET
 	rev = excluded.rev, deleted = 1, cid = '', title = '', artist = '', album = '', genre = '',
 	tags = '[]', description = '', duration = NULL, file_type = '', audio_url = '',
 	image_url = '', features = '[]', record = ''
 WHERE excluded.rev > tracks.rev`,
-		ev.DID.String(), ev.RKey.String(), ev.Rev, a.now, a.now)
+		ev.DID.String(), ev.Collection.String(), ev.RKey.String(), ev.Rev, a.now, a.now)
 	if err != nil {
-		return false, fmt.Errorf("deleting track %s: %w", relay.TrackURI(ev.DID, ev.RKey), err)
+		return false, fmt.Errorf("deleting track %s: %w", relay.TrackURI(ev.DID, ev.Collection, ev.RKey), err)
 	}
-	return a.changed(ctx, res, ev.DID.String(), ev.RKey.String())
+	return a.changed(ctx, res, ev.DID.String(), ev.Collection.String(), ev.RKey.String())
 }
 
 // changed reports whether the statement touched a row and, if so, appends
 // the track to the outbox.
-func (a *applier) changed(ctx context.Context, res sql.Result, did, rkey string) (bool, error) {
+func (a *applier) changed(ctx context.Context, res sql.Result, did, collection, rkey string) (bool, error) {
 	n, err := res.RowsAffected()
 	if err != nil {
 		return false, fmt.Errorf("reading rows affected: %w", err)
@@ -193,7 +199,7 @@ func (a *applier) changed(ctx context.Context, res sql.Result, did, rkey string)
 	if n == 0 {
 		return false, nil
 	}
-	if _, err := a.exec(ctx, `INSERT INTO outbox (did, rkey) VALUES (?, ?)`, did, rkey); err != nil {
+	if _, err := a.exec(ctx, `INSERT INTO outbox (did, collection, rkey) VALUES (?, ?, ?)`, did, collection, rkey); err != nil {
 		return false, fmt.Errorf("appending to outbox: %w", err)
 	}
 	return true, nil
@@ -284,7 +290,7 @@ func (a *applier) accountStatus(ctx context.Context, ev *relay.Event) (bool, err
 	}
 	if !ev.Active && ev.Status == "deleted" {
 		if _, err := a.exec(ctx,
-			`INSERT INTO outbox (did, rkey) SELECT did, rkey FROM tracks WHERE did = ? AND deleted = 0`, did); err != nil {
+			`INSERT INTO outbox (did, collection, rkey) SELECT did, collection, rkey FROM tracks WHERE did = ? AND deleted = 0`, did); err != nil {
 			return false, fmt.Errorf("appending deleted account's tracks to outbox: %w", err)
 		}
 		if _, err := a.exec(ctx, `
@@ -299,7 +305,7 @@ WHERE did = ? AND deleted = 0`, did); err != nil {
 		return prevStatus != ev.Status, nil
 	}
 	if _, err := a.exec(ctx,
-		`INSERT INTO outbox (did, rkey) SELECT did, rkey FROM tracks WHERE did = ? AND deleted = 0`, did); err != nil {
+		`INSERT INTO outbox (did, collection, rkey) SELECT did, collection, rkey FROM tracks WHERE did = ? AND deleted = 0`, did); err != nil {
 		return false, fmt.Errorf("appending account's tracks to outbox: %w", err)
 	}
 	return true, nil

@@ -47,7 +47,7 @@ func BenchmarkApplyBatch(b *testing.B) {
 				did := syntax.DID(fmt.Sprintf("did:plc:bench%019d", n%5000))
 				rkey := syntax.RecordKey(syntax.NewTID(int64(n), 0).String())
 				evs[i] = relay.Event{Kind: relay.TrackPut, DID: did, Track: &relay.Track{
-					DID: did, RKey: rkey, Rev: syntax.NewTID(int64(n), 1).String(), CID: "bafyreib2rxk3rybk3aobmv5cjuql3bm2twh4jo5uxcpjwbdlbbn5gyzmxq",
+					DID: did, Collection: relay.TrackCollection, RKey: rkey, Rev: syntax.NewTID(int64(n), 1).String(), CID: "bafyreib2rxk3rybk3aobmv5cjuql3bm2twh4jo5uxcpjwbdlbbn5gyzmxq",
 					Title: "Hoppípolla", Artist: "Sigur Rós", FileType: "mp3", AudioURL: "https://audio.relay.example/a1.mp3",
 					Record: rec, CreatedAt: time.Now(),
 				}}

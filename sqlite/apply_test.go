@@ -37,14 +37,14 @@ func openTest(t *testing.T) *Store {
 
 func put(did syntax.DID, rkey syntax.RecordKey, rev, title string, created time.Time) relay.Event {
 	return relay.Event{Kind: relay.TrackPut, DID: did, Track: &relay.Track{
-		DID: did, RKey: rkey, Rev: rev, CID: "bafyreib2rxk3rybk3aobmv5cjuql3bm2twh4jo5uxcpjwbdlbbn5gyzmxq",
+		DID: did, Collection: relay.TrackCollection, RKey: rkey, Rev: rev, CID: "bafyreib2rxk3rybk3aobmv5cjuql3bm2twh4jo5uxcpjwbdlbbn5gyzmxq",
 		Title: title, Artist: "Sigur Rós", FileType: "mp3", AudioURL: "https://audio.example/a.mp3",
 		Record: []byte(`{"$type":"app.relay.track","title":"` + title + `"}`), CreatedAt: created,
 	}}
 }
 
 func del(did syntax.DID, rkey syntax.RecordKey, rev string) relay.Event {
-	return relay.Event{Kind: relay.TrackDelete, DID: did, RKey: rkey, Rev: rev}
+	return relay.Event{Kind: relay.TrackDelete, DID: did, Collection: relay.TrackCollection, RKey: rkey, Rev: rev}
 }
 
 func account(did syntax.DID, active bool, status string) relay.Event {
@@ -184,7 +184,7 @@ func TestSortAt(t *testing.T) {
 	if _, err := s.ApplyBatch(ctx, []relay.Event{put(alice, rk1, rev2, "retitled", future)}, 0); err != nil {
 		t.Fatal(err)
 	}
-	rows, _ = s.Tracks(ctx, []syntax.ATURI{relay.TrackURI(alice, rk1)})
+	rows, _ = s.Tracks(ctx, []syntax.ATURI{relay.TrackURI(alice, relay.TrackCollection, rk1)})
 	if len(rows) != 1 || !rows[0].IndexedAt.Equal(fut.IndexedAt) || rows[0].Title != "retitled" {
 		t.Errorf("after update: %+v", rows)
 	}
@@ -243,7 +243,7 @@ func TestOutbox(t *testing.T) {
 			t.Errorf("change %d (%s) carries a track, want nil (hidden or deleted)", i, c.URI)
 		}
 	}
-	if ch[0].URI != relay.TrackURI(alice, rk1) || ch[1].URI != relay.TrackURI(bob, rk2) {
+	if ch[0].URI != relay.TrackURI(alice, relay.TrackCollection, rk1) || ch[1].URI != relay.TrackURI(bob, relay.TrackCollection, rk2) {
 		t.Errorf("uris = %s, %s", ch[0].URI, ch[1].URI)
 	}
 	if _, err := s.ApplyBatch(ctx, []relay.Event{account(alice, true, "")}, 0); err != nil {
@@ -284,7 +284,7 @@ func TestResyncRepo(t *testing.T) {
 	// The repo at rev2 still has rk1 unchanged (same CID), no longer rk2.
 	snap := *a.Track
 	snap.Rev = rev2
-	res, err := s.ResyncRepo(ctx, alice, rev2, "alice.example.com", []*relay.Track{&snap})
+	res, err := s.ResyncRepo(ctx, alice, rev2, "alice.example.com", []syntax.NSID{relay.TrackCollection}, []*relay.Track{&snap})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -294,10 +294,10 @@ func TestResyncRepo(t *testing.T) {
 	assertFeed(t, s, []string{"kept"})
 	// Only the delete reached the outbox; the unchanged track's rev moved on.
 	ch, _ := s.Changes(ctx, head, 100)
-	if len(ch) != 1 || ch[0].URI != relay.TrackURI(alice, rk2) {
+	if len(ch) != 1 || ch[0].URI != relay.TrackURI(alice, relay.TrackCollection, rk2) {
 		t.Errorf("outbox after resync = %+v", ch)
 	}
-	rows, _ := s.Tracks(ctx, []syntax.ATURI{relay.TrackURI(alice, rk1)})
+	rows, _ := s.Tracks(ctx, []syntax.ATURI{relay.TrackURI(alice, relay.TrackCollection, rk1)})
 	if len(rows) != 1 || rows[0].Rev != rev2 || rows[0].Handle != "alice.example.com" {
 		t.Errorf("kept track = %+v", rows)
 	}

@@ -237,13 +237,34 @@ func (s *Store) BackfillFailures(ctx context.Context, limit int) ([]relay.Failed
 	return out, rows.Err()
 }
 
-// ResyncRepo applies a snapshot of one repo at rev: every track in it is put
-// (the rev check keeps anything newer the live stream already wrote), every
-// track the store holds for the repo that is not in the snapshot is deleted
-// (it was deleted while we were not looking), and the repo is marked done,
-// all in one transaction. A non-empty handle is stored as the account's.
-func (s *Store) ResyncRepo(ctx context.Context, did syntax.DID, rev, handle string, tracks []*relay.Track) (relay.ApplyResult, error) {
+// ResyncRepo applies a snapshot of one repo at rev, covering the given
+// collections: every track in it is put (the rev check keeps anything newer
+// the live stream already wrote), every track the store holds for the repo
+// in those collections that is not in the snapshot is deleted (it was
+// deleted while we were not looking), and the repo is marked done, all in
+// one transaction. Tracks of other collections are left alone: a snapshot
+// says nothing of what it did not read. A non-empty handle is stored as the
+// account's. The store does not validate collections (validate does, before
+// a track gets here), so any NSID is a collection to it; a snapshot covering
+// none, or holding a track of a collection it does not cover, is a caller's
+// error.
+func (s *Store) ResyncRepo(ctx context.Context, did syntax.DID, rev, handle string, collections []syntax.NSID, tracks []*relay.Track) (relay.ApplyResult, error) {
 	var res relay.ApplyResult
+	if len(collections) == 0 {
+		return res, fmt.Errorf("resync of %s covers no collection", did)
+	}
+	covered := make(map[syntax.NSID]bool, len(collections))
+	for _, c := range collections {
+		if c == "" {
+			return res, fmt.Errorf("resync of %s covers an empty collection", did)
+		}
+		covered[c] = true
+	}
+	for _, t := range tracks {
+		if !covered[t.Collection] {
+			return res, fmt.Errorf("resync of %s holds %s, of a collection it does not cover", did, t.URI())
+		}
+	}
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return res, fmt.Errorf("beginning resync of %s: %w", did, err)
@@ -256,33 +277,36 @@ func (s *Store) ResyncRepo(ctx context.Context, did syntax.DID, rev, handle stri
 	if _, err := a.identity(ctx, &relay.Event{Kind: relay.IdentityUpdate, DID: did, Handle: handle}); err != nil {
 		return res, err
 	}
+	type key struct{ collection, rkey string }
 	// What the store shows now, so an unchanged record (same CID) only has
 	// its rev moved on: a resync of an unchanged repo rewrites nothing and
 	// sends nothing to the search index.
-	shown := map[string]string{}
-	cur, err := tx.QueryContext(ctx, `SELECT rkey, cid FROM tracks WHERE did = ? AND deleted = 0`, did.String())
+	shown := map[key]string{}
+	cur, err := tx.QueryContext(ctx, `SELECT collection, rkey, cid FROM tracks WHERE did = ? AND deleted = 0`, did.String())
 	if err != nil {
 		return res, fmt.Errorf("listing stored tracks of %s: %w", did, err)
 	}
 	for cur.Next() {
-		var rkey, cid string
-		if err := cur.Scan(&rkey, &cid); err != nil {
+		var k key
+		var cid string
+		if err := cur.Scan(&k.collection, &k.rkey, &cid); err != nil {
 			cur.Close()
 			return res, fmt.Errorf("reading stored track of %s: %w", did, err)
 		}
-		shown[rkey] = cid
+		shown[k] = cid
 	}
 	cur.Close()
 	if err := cur.Err(); err != nil {
 		return res, fmt.Errorf("listing stored tracks of %s: %w", did, err)
 	}
 
-	inSnapshot := make(map[string]bool, len(tracks))
+	inSnapshot := make(map[key]bool, len(tracks))
 	for _, t := range tracks {
-		inSnapshot[t.RKey.String()] = true
-		if shown[t.RKey.String()] == t.CID {
-			if _, err := a.exec(ctx, `UPDATE tracks SET rev = ? WHERE did = ? AND rkey = ? AND rev < ?`,
-				t.Rev, did.String(), t.RKey.String(), t.Rev); err != nil {
+		k := key{t.Collection.String(), t.RKey.String()}
+		inSnapshot[k] = true
+		if cid, ok := shown[k]; ok && cid == t.CID {
+			if _, err := a.exec(ctx, `UPDATE tracks SET rev = ? WHERE did = ? AND collection = ? AND rkey = ? AND rev < ?`,
+				t.Rev, did.String(), k.collection, k.rkey, t.Rev); err != nil {
 				return res, fmt.Errorf("moving rev of %s: %w", t.URI(), err)
 			}
 			count(&res, false)
@@ -294,27 +318,28 @@ func (s *Store) ResyncRepo(ctx context.Context, did syntax.DID, rev, handle stri
 		}
 		count(&res, changed)
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT rkey FROM tracks WHERE did = ? AND deleted = 0 AND rev < ?`, did.String(), rev)
+	rows, err := tx.QueryContext(ctx, `SELECT collection, rkey FROM tracks WHERE did = ? AND deleted = 0 AND rev < ?`, did.String(), rev)
 	if err != nil {
 		return res, fmt.Errorf("listing stored tracks of %s: %w", did, err)
 	}
-	var gone []string
+	var gone []key
 	for rows.Next() {
-		var rkey string
-		if err := rows.Scan(&rkey); err != nil {
+		var k key
+		if err := rows.Scan(&k.collection, &k.rkey); err != nil {
 			rows.Close()
 			return res, fmt.Errorf("reading stored track of %s: %w", did, err)
 		}
-		if !inSnapshot[rkey] {
-			gone = append(gone, rkey)
+		if covered[syntax.NSID(k.collection)] && !inSnapshot[k] {
+			gone = append(gone, k)
 		}
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return res, fmt.Errorf("listing stored tracks of %s: %w", did, err)
 	}
-	for _, rkey := range gone {
-		changed, err := a.deleteTrack(ctx, &relay.Event{Kind: relay.TrackDelete, DID: did, RKey: syntax.RecordKey(rkey), Rev: rev})
+	for _, k := range gone {
+		changed, err := a.deleteTrack(ctx, &relay.Event{Kind: relay.TrackDelete, DID: did,
+			Collection: syntax.NSID(k.collection), RKey: syntax.RecordKey(k.rkey), Rev: rev})
 		if err != nil {
 			return res, err
 		}

@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bluesky-social/indigo/atproto/syntax"
+
 	"github.com/relaymusic/relay"
 )
 
@@ -37,7 +39,7 @@ func TestResyncTakesAccountState(t *testing.T) {
 				t.Fatalf("actors rows before the resync = %d, want 0", n)
 			}
 			tr := put(alice, rk1, rev1, "backfilled", past).Track
-			if _, err := s.ResyncRepo(ctx, alice, rev1, "", []*relay.Track{tr}); err != nil {
+			if _, err := s.ResyncRepo(ctx, alice, rev1, "", []syntax.NSID{relay.TrackCollection}, []*relay.Track{tr}); err != nil {
 				t.Fatal(err)
 			}
 			var want []string

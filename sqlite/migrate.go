@@ -16,7 +16,9 @@ import (
 //	1: actors holds only accounts with tracks or tombstones, and the handle
 //	   resolver's columns.
 //	2: actors.handle_recheck, and the resolver's index covers rechecks.
-const schemaVersion = 2
+//	3: a track is its at-uri: tracks keyed (did, collection, rkey), the feed
+//	   index and the outbox carry the collection.
+const schemaVersion = 3
 
 // migrate brings a database made under an older schema up to the current
 // one, in one transaction with the version bump (SQLite's DDL is
@@ -43,17 +45,34 @@ func migrate(ctx context.Context, db *sql.DB) error {
 	if v >= schemaVersion {
 		return nil
 	}
-	var hasActors int
-	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'actors'`).Scan(&hasActors); err != nil {
-		return fmt.Errorf("reading schema: %w", err)
+	// Tracks first: the actors step applies the current schema, whose feed
+	// index names tracks.collection. It goes by the table's shape, not the
+	// version, so an older file whose tracks already have the column (a
+	// test's) is left as it is.
+	hasCollection, err := hasColumn(ctx, tx, "tracks", "collection")
+	if err != nil {
+		return err
+	}
+	hasTracks, err := hasTable(ctx, tx, "tracks")
+	if err != nil {
+		return err
+	}
+	if hasTracks && !hasCollection {
+		if err := tracksWithCollection(ctx, tx); err != nil {
+			return err
+		}
+	}
+	hasActors, err := hasTable(ctx, tx, "actors")
+	if err != nil {
+		return err
 	}
 	// Version 1 rebuilds actors in the current shape, so a version 0 file
 	// needs no later step for that table.
-	if hasActors == 1 && v < 1 {
+	if hasActors && v < 1 {
 		if err := actorsWithTracks(ctx, tx); err != nil {
 			return err
 		}
-	} else if hasActors == 1 && v < 2 {
+	} else if hasActors && v < 2 {
 		if err := handleRecheck(ctx, tx); err != nil {
 			return err
 		}
@@ -110,4 +129,94 @@ func handleRecheck(ctx context.Context, tx *sql.Tx) error {
 		}
 	}
 	return nil
+}
+
+// tracksWithCollection (version 3) makes a track its at-uri. tracks is
+// rebuilt keyed (did, collection, rkey), every row copied as an
+// app.relay.track, the only collection indexed before; the outbox gains the
+// column, its entries filled the same way. Rows keep their revs, so
+// tombstones still block older creates, and the outbox keeps its sequence
+// numbers (AUTOINCREMENT's counter is untouched), so the search index
+// resumes where it was. The table below is version 3's, frozen here: the
+// schema applied after the migration creates nothing it already has.
+func tracksWithCollection(ctx context.Context, tx *sql.Tx) error {
+	start := time.Now()
+	const cols = `did, rkey, rev, deleted, cid, title, artist, album, genre, tags, description,
+	duration, file_type, audio_url, image_url, features, record, created_at, indexed_at, sort_at`
+	for _, q := range []string{
+		`ALTER TABLE tracks RENAME TO tracks_v2`,
+		// The index moved with the table; the new one is made by the schema.
+		`DROP INDEX IF EXISTS tracks_feed`,
+		`CREATE TABLE tracks (
+	did         TEXT    NOT NULL,
+	collection  TEXT    NOT NULL,
+	rkey        TEXT    NOT NULL,
+	rev         TEXT    NOT NULL,
+	deleted     INTEGER NOT NULL DEFAULT 0,
+	cid         TEXT    NOT NULL DEFAULT '',
+	title       TEXT    NOT NULL DEFAULT '',
+	artist      TEXT    NOT NULL DEFAULT '',
+	album       TEXT    NOT NULL DEFAULT '',
+	genre       TEXT    NOT NULL DEFAULT '',
+	tags        TEXT    NOT NULL DEFAULT '[]',
+	description TEXT    NOT NULL DEFAULT '',
+	duration    INTEGER,
+	file_type   TEXT    NOT NULL DEFAULT '',
+	audio_url   TEXT    NOT NULL DEFAULT '',
+	image_url   TEXT    NOT NULL DEFAULT '',
+	features    TEXT    NOT NULL DEFAULT '[]',
+	record      TEXT    NOT NULL DEFAULT '',
+	created_at  INTEGER NOT NULL DEFAULT 0,
+	indexed_at  INTEGER NOT NULL,
+	sort_at     INTEGER NOT NULL,
+	PRIMARY KEY (did, collection, rkey)
+)`,
+		`INSERT INTO tracks (collection, ` + cols + `) SELECT '` + relay.TrackCollection + `', ` + cols + ` FROM tracks_v2`,
+		`DROP TABLE tracks_v2`,
+	} {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("migrating tracks to at-uri keys: %w", err)
+		}
+	}
+	hasOutbox, err := hasTable(ctx, tx, "outbox")
+	if err != nil {
+		return err
+	}
+	outboxHas, err := hasColumn(ctx, tx, "outbox", "collection")
+	if err != nil {
+		return err
+	}
+	if hasOutbox && !outboxHas {
+		for _, q := range []string{
+			`ALTER TABLE outbox ADD COLUMN collection TEXT NOT NULL DEFAULT ''`,
+			`UPDATE outbox SET collection = '` + relay.TrackCollection + `'`,
+		} {
+			if _, err := tx.ExecContext(ctx, q); err != nil {
+				return fmt.Errorf("migrating outbox to at-uri keys: %w", err)
+			}
+		}
+	}
+	var n int64
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM tracks`).Scan(&n); err != nil {
+		return fmt.Errorf("counting migrated tracks: %w", err)
+	}
+	slog.Info("sqlite: tracks migrated to at-uri keys", "tracks", n, "took", time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+func hasTable(ctx context.Context, tx *sql.Tx, name string) (bool, error) {
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?`, name).Scan(&n); err != nil {
+		return false, fmt.Errorf("reading schema: %w", err)
+	}
+	return n == 1, nil
+}
+
+// hasColumn reports whether table has column (false when there is no table).
+func hasColumn(ctx context.Context, tx *sql.Tx, table, column string) (bool, error) {
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM pragma_table_info(?) WHERE name = ?`, table, column).Scan(&n); err != nil {
+		return false, fmt.Errorf("reading schema of %s: %w", table, err)
+	}
+	return n == 1, nil
 }

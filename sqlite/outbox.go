@@ -15,13 +15,13 @@ import (
 
 // Changes returns up to limit outbox entries after seq, in order, each with
 // the track's current state when it is visible (search.Source). Only what
-// search indexes is read: the Track carries its id (did, rkey), title,
+// search indexes is read: the Track carries its key (did, collection, rkey), title,
 // artist, album, genre, tags and sortAt, not the record.
 func (s *Store) Changes(ctx context.Context, after int64, limit int) ([]relay.Change, error) {
 	rows, err := s.r.QueryContext(ctx, `
-SELECT o.seq, o.did, o.rkey, `+visible+`, t.title, t.artist, t.album, t.genre, t.tags, t.sort_at
+SELECT o.seq, o.did, o.collection, o.rkey, `+visible+`, t.title, t.artist, t.album, t.genre, t.tags, t.sort_at
 FROM outbox o
-JOIN tracks t ON t.did = o.did AND t.rkey = o.rkey
+JOIN tracks t ON t.did = o.did AND t.collection = o.collection AND t.rkey = o.rkey
 LEFT JOIN actors a ON a.did = o.did
 WHERE o.seq > ? ORDER BY o.seq LIMIT ?`, after, limit)
 	if err != nil {
@@ -34,17 +34,18 @@ WHERE o.seq > ? ORDER BY o.seq LIMIT ?`, after, limit)
 		// every outbox entry joins one.
 		var (
 			c         relay.Change
-			did, rkey string
+			did, coll string
+			rkey      string
 			shown     bool
 			t         relay.Track
 			tags      string
 			sortAt    int64
 		)
-		if err := rows.Scan(&c.Seq, &did, &rkey, &shown, &t.Title, &t.Artist, &t.Album, &t.Genre, &tags, &sortAt); err != nil {
+		if err := rows.Scan(&c.Seq, &did, &coll, &rkey, &shown, &t.Title, &t.Artist, &t.Album, &t.Genre, &tags, &sortAt); err != nil {
 			return nil, fmt.Errorf("reading outbox row: %w", err)
 		}
 		// Stored values were parsed before they were written.
-		t.DID, t.RKey = syntax.DID(did), syntax.RecordKey(rkey)
+		t.DID, t.Collection, t.RKey = syntax.DID(did), syntax.NSID(coll), syntax.RecordKey(rkey)
 		c.URI = t.URI()
 		if shown {
 			if err := json.Unmarshal([]byte(tags), &t.Tags); err != nil {

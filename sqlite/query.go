@@ -19,10 +19,10 @@ func (s *Store) Feed(ctx context.Context, after *relay.FeedKey, limit int) ([]*r
 WHERE ` + visible
 	args := []any{}
 	if after != nil {
-		q += ` AND (t.sort_at, t.did, t.rkey) < (?, ?, ?)`
-		args = append(args, after.SortAt, after.DID.String(), after.RKey.String())
+		q += ` AND (t.sort_at, t.did, t.collection, t.rkey) < (?, ?, ?, ?)`
+		args = append(args, after.SortAt, after.DID.String(), after.Collection.String(), after.RKey.String())
 	}
-	q += ` ORDER BY t.sort_at DESC, t.did DESC, t.rkey DESC LIMIT ?`
+	q += ` ORDER BY t.sort_at DESC, t.did DESC, t.collection DESC, t.rkey DESC LIMIT ?`
 	args = append(args, limit)
 	rows, err := s.r.QueryContext(ctx, q, args...)
 	if err != nil {
@@ -44,7 +44,9 @@ WHERE ` + visible
 }
 
 // Tracks returns the visible tracks among uris, in the order given; uris
-// that are unknown, deleted or hidden are left out.
+// that are unknown (of a collection never stored included), deleted or
+// hidden are left out. A uri names the whole key: its collection picks the
+// track.
 func (s *Store) Tracks(ctx context.Context, uris []syntax.ATURI) ([]*relay.StoredTrack, error) {
 	if len(uris) == 0 {
 		return nil, nil
@@ -55,7 +57,7 @@ func (s *Store) Tracks(ctx context.Context, uris []syntax.ATURI) ([]*relay.Store
 	}
 	defer conn.Close()
 	stmt, err := conn.PrepareContext(ctx, `SELECT `+trackColumns+` FROM tracks t LEFT JOIN actors a ON a.did = t.did
-WHERE t.did = ? AND t.rkey = ? AND `+visible)
+WHERE t.did = ? AND t.collection = ? AND t.rkey = ? AND `+visible)
 	if err != nil {
 		return nil, fmt.Errorf("preparing track lookup: %w", err)
 	}
@@ -66,7 +68,7 @@ WHERE t.did = ? AND t.rkey = ? AND `+visible)
 		if err != nil {
 			continue // not a DID-based uri: never stored
 		}
-		t, err := scanTrack(stmt.QueryRowContext(ctx, did.String(), u.RecordKey().String()))
+		t, err := scanTrack(stmt.QueryRowContext(ctx, did.String(), u.Collection().String(), u.RecordKey().String()))
 		if errors.Is(err, sql.ErrNoRows) {
 			continue
 		}

@@ -14,7 +14,7 @@ import (
 
 // trackColumns are the columns scanTrack reads, in order, from a query over
 // tracks t left-joined to actors a.
-const trackColumns = `t.did, t.rkey, t.rev, t.cid, t.title, t.artist, t.album, t.genre, t.tags,
+const trackColumns = `t.did, t.collection, t.rkey, t.rev, t.cid, t.title, t.artist, t.album, t.genre, t.tags,
 	t.description, t.duration, t.file_type, t.audio_url, t.image_url, t.features, t.record,
 	t.created_at, t.indexed_at, t.sort_at, COALESCE(a.handle, '')`
 
@@ -28,25 +28,25 @@ type rowScanner interface {
 func scanTrack(r rowScanner) (*relay.StoredTrack, error) {
 	var (
 		t                            relay.StoredTrack
-		did, rkey, tags, features    string
+		did, coll, rkey, tags, feats string
 		record                       string
 		duration                     sql.NullInt64
 		createdAt, indexedAt, sortAt int64
 	)
-	if err := r.Scan(&did, &rkey, &t.Rev, &t.CID, &t.Title, &t.Artist, &t.Album, &t.Genre, &tags,
-		&t.Description, &duration, &t.FileType, &t.AudioURL, &t.ImageURL, &features, &record,
+	if err := r.Scan(&did, &coll, &rkey, &t.Rev, &t.CID, &t.Title, &t.Artist, &t.Album, &t.Genre, &tags,
+		&t.Description, &duration, &t.FileType, &t.AudioURL, &t.ImageURL, &feats, &record,
 		&createdAt, &indexedAt, &sortAt, &t.Handle); err != nil {
 		return nil, err
 	}
-	// Rows are written only from parsed values, so did and rkey are trusted
-	// here: parsing them again cost a fifth of a feed request.
-	t.DID, t.RKey = syntax.DID(did), syntax.RecordKey(rkey)
+	// Rows are written only from parsed values, so did, collection and rkey
+	// are trusted here: parsing them again cost a fifth of a feed request.
+	t.DID, t.Collection, t.RKey = syntax.DID(did), syntax.NSID(coll), syntax.RecordKey(rkey)
 	// goccy: decoding these two small arrays with encoding/json was a tenth
 	// of a feed request.
 	if err := gojson.Unmarshal([]byte(tags), &t.Tags); err != nil {
 		return nil, fmt.Errorf("stored track %s has bad tags: %w", t.URI(), err)
 	}
-	if err := gojson.Unmarshal([]byte(features), &t.Features); err != nil {
+	if err := gojson.Unmarshal([]byte(feats), &t.Features); err != nil {
 		return nil, fmt.Errorf("stored track %s has bad features: %w", t.URI(), err)
 	}
 	if duration.Valid {

@@ -21,7 +21,7 @@ type Backfill = backfill.Store
 
 func (f *fixture) resync(d syntax.DID, rv, handle string, tracks ...*relay.Track) relay.ApplyResult {
 	f.t.Helper()
-	res, err := f.b.ResyncRepo(f.ctx, d, rv, handle, tracks)
+	res, err := f.b.ResyncRepo(f.ctx, d, rv, handle, []syntax.NSID{relay.TrackCollection}, tracks)
 	if err != nil {
 		f.t.Fatalf("ResyncRepo: %v", err)
 	}

@@ -12,13 +12,13 @@ import (
 )
 
 func keyOf(r *relay.StoredTrack) relay.FeedKey {
-	return relay.FeedKey{SortAt: r.SortAt.UnixMicro(), DID: r.DID, RKey: r.RKey}
+	return relay.FeedKey{SortAt: r.SortAt.UnixMicro(), DID: r.DID, Collection: r.Collection, RKey: r.RKey}
 }
 
 // feedOrder compares in the feed's order: sortAt, then did, then rkey, all
 // descending (negative: a comes first).
 func feedOrder(a, b relay.FeedKey) int {
-	return cmp.Or(cmp.Compare(b.SortAt, a.SortAt), cmp.Compare(b.DID, a.DID), cmp.Compare(b.RKey, a.RKey))
+	return cmp.Or(cmp.Compare(b.SortAt, a.SortAt), cmp.Compare(b.DID, a.DID), cmp.Compare(b.Collection, a.Collection), cmp.Compare(b.RKey, a.RKey))
 }
 
 func testFeed(t *testing.T, open func(t *testing.T) Backend) {
@@ -30,7 +30,7 @@ func testFeed(t *testing.T, open func(t *testing.T) Backend) {
 		for i := range 10 {
 			tr := track(did(i%3), rkey(i), rev(1), "t", base.Add(-time.Duration(i/2)*time.Hour))
 			evs = append(evs, put(tr))
-			keys = append(keys, relay.FeedKey{SortAt: tr.CreatedAt.UnixMicro(), DID: tr.DID, RKey: tr.RKey})
+			keys = append(keys, relay.FeedKey{SortAt: tr.CreatedAt.UnixMicro(), DID: tr.DID, Collection: tr.Collection, RKey: tr.RKey})
 		}
 		// One batch in scrambled order: the feed's order is not insertion order.
 		slices.Reverse(evs[3:])
@@ -101,7 +101,7 @@ func testFeed(t *testing.T, open func(t *testing.T) Backend) {
 			below := track(did(8), rkey(n+1), rev(1), "backfilled", time.UnixMicro(k.SortAt).Add(-30*time.Minute))
 			n += 2
 			f.apply(put(top), put(below))
-			want = append(want, relay.FeedKey{SortAt: below.CreatedAt.UnixMicro(), DID: below.DID, RKey: below.RKey})
+			want = append(want, relay.FeedKey{SortAt: below.CreatedAt.UnixMicro(), DID: below.DID, Collection: below.Collection, RKey: below.RKey})
 		}
 		slices.SortFunc(want, feedOrder)
 		if !slices.Equal(got, want) {
@@ -131,7 +131,7 @@ func testTracks(t *testing.T, open func(t *testing.T) Backend) {
 	hid := track(did(3), rkey(5), rev(1), "hidden", base)
 	f.apply(put(a), put(b), put(c), put(gone), put(hid))
 	f.apply(del(gone.DID, gone.RKey, rev(2)), account(hid.DID, false, "deactivated"))
-	missing := relay.TrackURI(did(1), rkey(99))
+	missing := relay.TrackURI(did(1), relay.TrackCollection, rkey(99))
 	handleURI := syntax.ATURI("at://alice.example/" + relay.TrackCollection + "/" + rkey(1).String())
 	cases := []struct {
 		name string

@@ -139,7 +139,7 @@ func testOutbox(t *testing.T, open func(t *testing.T) Backend) {
 			{"active again", []relay.Event{account(did(1), true, "")}, nil},
 			{"newer put", []relay.Event{put(track(did(1), rkey(1), rev(3), "new", base))}, []syntax.ATURI{a.URI()}},
 			{"newer delete", []relay.Event{del(did(1), rkey(1), rev(3))}, []syntax.ATURI{a.URI()}},
-			{"new track", []relay.Event{put(track(did(1), rkey(2), rev(3), "b", base))}, []syntax.ATURI{relay.TrackURI(did(1), rkey(2))}},
+			{"new track", []relay.Event{put(track(did(1), rkey(2), rev(3), "b", base))}, []syntax.ATURI{relay.TrackURI(did(1), relay.TrackCollection, rkey(2))}},
 			{"hidden", []relay.Event{account(did(1), false, "takendown")}, []syntax.ATURI{a.URI()}},
 		}
 		for _, c := range cases {

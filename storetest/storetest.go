@@ -212,7 +212,7 @@ func track(d syntax.DID, rk syntax.RecordKey, rv, title string, created time.Tim
 		"createdAt": created.Format(time.RFC3339Nano),
 	})
 	return &relay.Track{
-		DID: d, RKey: rk, Rev: rv, CID: cidOf(title + "\x00" + created.String()),
+		DID: d, Collection: relay.TrackCollection, RKey: rk, Rev: rv, CID: cidOf(title + "\x00" + created.String()),
 		Title: title, Artist: "Sigur Rós", FileType: "mp3", AudioURL: "https://audio.example/a.mp3",
 		Record: rec, CreatedAt: created,
 	}
@@ -221,7 +221,7 @@ func track(d syntax.DID, rk syntax.RecordKey, rv, title string, created time.Tim
 func put(t *relay.Track) relay.Event { return relay.Event{Kind: relay.TrackPut, DID: t.DID, Track: t} }
 
 func del(d syntax.DID, rk syntax.RecordKey, rv string) relay.Event {
-	return relay.Event{Kind: relay.TrackDelete, DID: d, RKey: rk, Rev: rv}
+	return relay.Event{Kind: relay.TrackDelete, DID: d, Collection: relay.TrackCollection, RKey: rk, Rev: rv}
 }
 
 func account(d syntax.DID, active bool, status string) relay.Event {

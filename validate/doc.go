@@ -5,7 +5,12 @@
 // is accepted, or refused, the same way whichever road it came by; publishing
 // writes only records Track accepts.
 //
-// Guarantees of Track:
+// The collections relay indexes are the ones validate has a lexicon for:
+// Collections lists them, Known tells one, and Record validates a record of
+// any of them (Track for app.relay.track). The indexer subscribes to, and
+// the backfill reads, exactly these.
+//
+// Guarantees of Track (and so of Record):
 //   - pure: no I/O, no goroutines, safe to fuzz (FuzzTrack);
 //   - bounded: a record over MaxRecordBytes is refused before any decoding,
 //     and nesting past 32 levels or invalid UTF-8 is refused by a scan of
@@ -16,6 +21,7 @@
 //     whose text names the at-uri, never the record body.
 //
 // Where things live:
+//   - collections.go: the collections indexed, Collections, Known, Record;
 //   - track.go: Track and MaxRecordBytes;
 //   - reject.go: RejectError and the Reason* constants;
 //   - example_test.go: validating a record, runnable (go test -run Example).

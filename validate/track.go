@@ -25,7 +25,7 @@ const MaxRecordBytes = 64 << 10
 // Track keeps raw as its Record. An error is always a *RejectError.
 // Pure: no I/O.
 func Track(did syntax.DID, rkey syntax.RecordKey, rev, cid string, raw []byte) (*relay.Track, error) {
-	subject := relay.TrackURI(did, rkey).String()
+	subject := relay.TrackURI(did, relay.TrackCollection, rkey).String()
 	// The track lexicon's record key type is tid.
 	if _, err := syntax.ParseTID(rkey.String()); err != nil {
 		return nil, Reject(ReasonBadRKey, subject, err)
@@ -60,6 +60,7 @@ func Track(did syntax.DID, rkey syntax.RecordKey, rev, cid string, raw []byte) (
 	}
 	t := &relay.Track{
 		DID:         did,
+		Collection:  relay.TrackCollection,
 		RKey:        rkey,
 		Rev:         rev,
 		CID:         cid,

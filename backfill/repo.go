@@ -52,7 +52,7 @@ type snapshot struct {
 	// snapshot says what the repo holds of them, and nothing of others.
 	collections []syntax.NSID
 	tracks      []*relay.Track
-	rejected int
+	rejected    int
 }
 
 // errRateLimited marks a 429 from a host.

@@ -21,7 +21,9 @@ import (
 //     crash loses no event it acknowledged; Cursor returns the last stored
 //     cursor, 0 before any;
 //   - the rev rule: a put or delete whose rev is not newer than the one
-//     stored for (did, rkey) changes nothing; a delete leaves a tombstone
+//     stored for its at-uri (did, collection, rkey) changes nothing (a
+//     track is its at-uri: the same rkey in two collections is two
+//     tracks); a delete leaves a tombstone
 //     with its rev, so a create at that rev or older never resurrects the
 //     track, and a newer one does;
 //   - at-least-once safe: applying an event again changes nothing and is

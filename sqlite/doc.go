@@ -4,6 +4,10 @@
 // It meets the store contract its consumers declare (indexer.Store,
 // search.Source, appview.Store, backfill's store), checked by storetest in
 // conformance_test.go. Invariants it keeps:
+//   - a track is its at-uri: every key (tracks, tombstones, the outbox, the
+//     feed's order) is (did, collection, rkey); any collection NSID is
+//     taken, none is refused (an error, not a default), and a resync
+//     touches only the collections its snapshot covers;
 //   - a track row changes only for an event whose rev is newer than the row's;
 //     a delete leaves a tombstone with its rev, so nothing older resurrects it;
 //   - the jetstream cursor is written in the same transaction as the rows its
@@ -22,7 +26,9 @@
 //
 // Where things live:
 //   - store.go: opening, the schema, the writer and reader pools;
-//   - migrate.go: bringing an older data dir to the current schema (user_version);
+//   - migrate.go: bringing an older data dir to the current schema (user_version),
+//     tested on files of versions 0 (as e4f107f made them), 1 and 2
+//     (migrate_test.go, testdata/);
 //   - apply.go: ApplyBatch, the only write path for network events;
 //   - recent.go: the bounded memory of accounts without tracks;
 //   - handles.go: what the handle resolver reads and writes (handles/);

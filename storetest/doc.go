@@ -17,6 +17,12 @@
 //
 // # The contract
 //
+// Keys. A track is its at-uri: its key everywhere is (did, collection,
+// rkey). Two collections holding the same (did, rkey) hold two tracks,
+// with their own revs, tombstones, outbox entries and feed positions. The
+// store takes any collection NSID (which ones are indexed is validate's
+// business); a put or delete without one is an error, never a default.
+//
 // Apply (ApplyBatch). A batch applies in order, all or nothing: its rows,
 // its outbox entries and its cursor (when > 0) commit together, and a batch
 // that fails (an unknown event kind) leaves none of them. Cursor returns the
@@ -27,7 +33,7 @@
 // Applied if it changed the store, Stale if it changed nothing.
 //
 // Revs. A put or delete whose rev is not newer than the stored one for
-// (did, rkey) changes nothing and writes no outbox entry. A delete leaves a
+// its at-uri (did, collection, rkey) changes nothing and writes no outbox entry. A delete leaves a
 // tombstone with its rev, so a create at that rev or older never
 // resurrects the track; a newer one does.
 //
@@ -42,10 +48,12 @@
 // one without leaves it. A backend need not remember accounts it holds no
 // track for.
 //
-// Backfill (ResyncRepo). A snapshot of a repo at rev puts its tracks (the
-// rev check still applies, so a newer live write survives), deletes, at
-// rev, stored tracks of that repo absent from the snapshot and older than
-// rev, stores a non-empty handle, and marks the repo done, in one
+// Backfill (ResyncRepo). A snapshot of a repo at rev, covering a set of
+// collections, puts its tracks (the rev check still applies, so a newer
+// live write survives), deletes, at rev, stored tracks of that repo in
+// those collections absent from the snapshot and older than rev (tracks of
+// other collections are left alone; a snapshot covering none, or holding a
+// track outside those it covers, is an error), stores a non-empty handle, and marks the repo done, in one
 // transaction. A record whose CID is unchanged only has its rev moved on
 // and writes no outbox entry. The queue (AddBackfillRepos, BackfillDue,
 // StartBackfill, UndoBackfillStart, FailBackfill, GiveUpBackfill,
@@ -62,7 +70,7 @@
 // stale event, a handle change, or a status change that keeps an account
 // hidden (or shown) appends none. Changes(after, limit) returns up to limit
 // entries with seq > after in seq order, each reading the track's current
-// searchable state (DID, RKey, Title, Artist, Album, Genre, Tags, SortAt),
+// searchable state (DID, Collection, RKey, Title, Artist, Album, Genre, Tags, SortAt),
 // nil when it is not visible. Sequence numbers are commit-ordered and
 // gap-free: each commit's entries take the next numbers after the last
 // commit's, and a seq becomes visible to Changes only once every lower seq
@@ -73,11 +81,12 @@
 // PruneOutbox(seq) drops entries up to seq and nothing else.
 //
 // Queries. Feed returns visible tracks newest first by SortAt, then DID,
-// then RKey, all descending, strictly after the FeedKey it is given, at
+// then Collection, then RKey, all descending, strictly after the FeedKey it is given, at
 // most limit: keyset pages never repeat or skip while tracks arrive.
 // Tracks returns the visible tracks among the uris in the order asked,
-// leaving out unknown, deleted and hidden ones and uris whose authority is
-// not a DID.
+// leaving out unknown (a collection never stored included), deleted and
+// hidden ones and uris whose authority is not a DID; a uri's collection
+// picks the track.
 //
 // Files:
 //   - storetest.go: Backend, Run, fixtures;
@@ -85,5 +94,7 @@
 //   - account.go: account visibility and handles;
 //   - backfill.go: backfill.Store: resync and the queue;
 //   - outbox.go: outbox order, pruning, what writes an entry, concurrent writers;
-//   - feed.go: Feed order and paging, Tracks lookup.
+//   - feed.go: Feed order and paging, Tracks lookup;
+//   - collections.go: keys carry the collection (two collections, one
+//     rkey; paging across them; resync per collection; none refused).
 package storetest

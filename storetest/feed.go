@@ -15,8 +15,8 @@ func keyOf(r *relay.StoredTrack) relay.FeedKey {
 	return relay.FeedKey{SortAt: r.SortAt.UnixMicro(), DID: r.DID, Collection: r.Collection, RKey: r.RKey}
 }
 
-// feedOrder compares in the feed's order: sortAt, then did, then rkey, all
-// descending (negative: a comes first).
+// feedOrder compares in the feed's order: sortAt, then did, collection and
+// rkey, all descending (negative: a comes first).
 func feedOrder(a, b relay.FeedKey) int {
 	return cmp.Or(cmp.Compare(b.SortAt, a.SortAt), cmp.Compare(b.DID, a.DID), cmp.Compare(b.Collection, a.Collection), cmp.Compare(b.RKey, a.RKey))
 }

@@ -47,6 +47,7 @@ func Run(t *testing.T, open func(t *testing.T) Backend) {
 		{"outbox concurrent writers", testOutboxConcurrent},
 		{"feed", testFeed},
 		{"lookup", testTracks},
+		{"collections", testCollections},
 	} {
 		t.Run(c.name, func(t *testing.T) { c.run(t, open) })
 	}

@@ -1,0 +1,78 @@
+-- relay's SQLite schema: the truth the search index and the appview derive
+-- from. Applied at every open; every statement is idempotent.
+
+-- One row per (did, rkey) ever seen. A delete keeps the row as a tombstone
+-- (deleted = 1) with its rev, so a replayed or late create, whose rev is not
+-- newer, cannot bring the track back.
+CREATE TABLE IF NOT EXISTS tracks (
+	did         TEXT    NOT NULL,
+	rkey        TEXT    NOT NULL,
+	rev         TEXT    NOT NULL,          -- repo rev (TID) of the commit that wrote this row
+	deleted     INTEGER NOT NULL DEFAULT 0,
+	cid         TEXT    NOT NULL DEFAULT '',
+	title       TEXT    NOT NULL DEFAULT '',
+	artist      TEXT    NOT NULL DEFAULT '',
+	album       TEXT    NOT NULL DEFAULT '',
+	genre       TEXT    NOT NULL DEFAULT '',
+	tags        TEXT    NOT NULL DEFAULT '[]', -- JSON array of strings
+	description TEXT    NOT NULL DEFAULT '',
+	duration    INTEGER,                     -- seconds; NULL when unknown
+	file_type   TEXT    NOT NULL DEFAULT '',
+	audio_url   TEXT    NOT NULL DEFAULT '',
+	image_url   TEXT    NOT NULL DEFAULT '',
+	features    TEXT    NOT NULL DEFAULT '[]', -- JSON array of {did, handle, displayName}
+	record      TEXT    NOT NULL DEFAULT '',   -- the record as written (JSON)
+	created_at  INTEGER NOT NULL DEFAULT 0,    -- unix microseconds, as the record claims
+	indexed_at  INTEGER NOT NULL,              -- unix microseconds, first seen here
+	sort_at     INTEGER NOT NULL,              -- min(created_at, indexed_at)
+	PRIMARY KEY (did, rkey)
+);
+
+-- The discovery feed walks this index newest first.
+CREATE INDEX IF NOT EXISTS tracks_feed ON tracks (sort_at, did, rkey) WHERE deleted = 0;
+
+-- Account state from identity and account events. No row: active, handle unknown.
+CREATE TABLE IF NOT EXISTS actors (
+	did        TEXT    PRIMARY KEY,
+	handle     TEXT    NOT NULL DEFAULT '',
+	active     INTEGER NOT NULL DEFAULT 1,
+	status     TEXT    NOT NULL DEFAULT '',
+	updated_at INTEGER NOT NULL DEFAULT 0 -- unix microseconds
+);
+
+-- Every change that can alter what search shows gets a sequence number. The
+-- search index applies them in order and stores the last one it applied.
+CREATE TABLE IF NOT EXISTS outbox (
+	seq  INTEGER PRIMARY KEY AUTOINCREMENT,
+	did  TEXT NOT NULL,
+	rkey TEXT NOT NULL
+);
+
+-- Small named values: the jetstream cursor (unix microseconds), written in the
+-- same transaction as the rows its events produced.
+CREATE TABLE IF NOT EXISTS state (
+	key   TEXT PRIMARY KEY,
+	value INTEGER NOT NULL
+);
+
+-- Backfill: every repo found to hold tracks, and how far it got. A run that
+-- is interrupted continues from here; a repo that failed keeps its error and
+-- is retried with backoff, never dropped.
+CREATE TABLE IF NOT EXISTS backfill_repos (
+	did             TEXT    PRIMARY KEY,
+	state           TEXT    NOT NULL DEFAULT 'pending', -- pending, done, failed
+	attempts        INTEGER NOT NULL DEFAULT 0,
+	last_error      TEXT    NOT NULL DEFAULT '',
+	next_attempt_at INTEGER NOT NULL DEFAULT 0, -- unix microseconds
+	records         INTEGER NOT NULL DEFAULT 0,
+	rev             TEXT    NOT NULL DEFAULT '', -- repo rev of the snapshot applied
+	updated_at      INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS backfill_repos_todo ON backfill_repos (state, next_attempt_at);
+
+-- Where the listing of each repo source (a relay, a PDS) got to.
+CREATE TABLE IF NOT EXISTS backfill_sources (
+	source   TEXT    PRIMARY KEY,
+	cursor   TEXT    NOT NULL DEFAULT '',
+	complete INTEGER NOT NULL DEFAULT 0
+);

@@ -2,6 +2,7 @@ package appview
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -98,7 +99,7 @@ func (e *env) track(title, artistName string, created time.Time) relay.Event {
 	rec := fmt.Sprintf(`{"$type":"app.relay.track","title":%q,"artist":%q,"audioUrl":"https://audio.example/%d.mp3","fileType":"mp3","duration":%d,"createdAt":%q}`,
 		title, artistName, e.n, d, created.UTC().Format("2006-01-02T15:04:05.000Z"))
 	return relay.Event{Kind: relay.TrackPut, DID: artist, Track: &relay.Track{
-		DID: artist, RKey: syntax.RecordKey(rkey.String()), Rev: syntax.NewTIDNow(0).String(),
+		DID: artist, Collection: relay.TrackCollection, RKey: syntax.RecordKey(rkey.String()), Rev: syntax.NewTIDNow(0).String(),
 		CID:   "bafyreib2rxk3rybk3aobmv5cjuql3bm2twh4jo5uxcpjwbdlbbn5gyzmxq",
 		Title: title, Artist: artistName, FileType: "mp3", AudioURL: fmt.Sprintf("https://audio.example/%d.mp3", e.n),
 		Duration: &d, Record: json.RawMessage(rec), CreatedAt: created,
@@ -346,5 +347,29 @@ func TestFirstPageCache(t *testing.T) {
 			t.Fatal("the first page never refreshed")
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestFeedOldCursor: a cursor handed out before cursors carried the
+// collection ("sortAt rkey did") pages on as the new one does: a client
+// paging across the deploy neither repeats nor skips.
+func TestFeedOldCursor(t *testing.T) {
+	e := newEnv(t)
+	past := time.Now().Add(-time.Hour)
+	for i := range 4 {
+		e.add(e.track(fmt.Sprintf("song %d", i), "Björk", past.Add(time.Duration(i)*time.Minute)))
+	}
+	_, body := e.get("/xrpc/app.relay.feed.getDiscoveryFeed", url.Values{"limit": {"2"}})
+	cursor, _ := body["cursor"].(string)
+	k, err := decodeFeedCursor(cursor)
+	if err != nil || k.Collection != relay.TrackCollection {
+		t.Fatalf("cursor %q decodes to %+v, %v; want an app.relay.track key", cursor, k, err)
+	}
+	old := base64.RawURLEncoding.EncodeToString([]byte(fmt.Sprintf("%d %s %s", k.SortAt, k.RKey, k.DID)))
+	for _, c := range []string{cursor, old} {
+		status, body := e.get("/xrpc/app.relay.feed.getDiscoveryFeed", url.Values{"limit": {"2"}, "cursor": {c}})
+		if got := strings.Join(titles(body["feed"]), ","); status != 200 || got != "song 1,song 0" {
+			t.Errorf("page after cursor %q = %d %q, want song 1,song 0", c, status, got)
+		}
 	}
 }

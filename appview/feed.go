@@ -48,9 +48,12 @@ func (s *Server) feedPage(ctx context.Context, after *relay.FeedKey, limit int) 
 }
 
 // The feed cursor is the last track's position in feed order, opaque to
-// clients: base64url of "sortAt rkey did".
+// clients: base64url of "sortAt rkey did collection". A cursor of the
+// format before a track was its at-uri, "sortAt rkey did", is still read,
+// as an app.relay.track (the only collection then): a client paging across
+// a deploy goes on where it was.
 func encodeFeedCursor(k relay.FeedKey) string {
-	raw := strconv.FormatInt(k.SortAt, 10) + " " + k.RKey.String() + " " + k.DID.String()
+	raw := strconv.FormatInt(k.SortAt, 10) + " " + k.RKey.String() + " " + k.DID.String() + " " + k.Collection.String()
 	return base64.RawURLEncoding.EncodeToString([]byte(raw))
 }
 
@@ -60,8 +63,8 @@ func decodeFeedCursor(c string) (relay.FeedKey, error) {
 	if err != nil {
 		return relay.FeedKey{}, bad
 	}
-	parts := strings.SplitN(string(raw), " ", 3)
-	if len(parts) != 3 {
+	parts := strings.Split(string(raw), " ")
+	if len(parts) != 3 && len(parts) != 4 {
 		return relay.FeedKey{}, bad
 	}
 	sortAt, err := strconv.ParseInt(parts[0], 10, 64)
@@ -76,7 +79,13 @@ func decodeFeedCursor(c string) (relay.FeedKey, error) {
 	if err != nil {
 		return relay.FeedKey{}, bad
 	}
-	return relay.FeedKey{SortAt: sortAt, DID: did, RKey: rkey}, nil
+	collection := syntax.NSID(relay.TrackCollection)
+	if len(parts) == 4 {
+		if collection, err = syntax.ParseNSID(parts[3]); err != nil {
+			return relay.FeedKey{}, bad
+		}
+	}
+	return relay.FeedKey{SortAt: sortAt, DID: did, Collection: collection, RKey: rkey}, nil
 }
 
 // parseFeedParams reads getDiscoveryFeed's parameters: the position after

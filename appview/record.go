@@ -157,7 +157,7 @@ func scanRecord(raw []byte, max int) (longNumber bool, err error) {
 // liftedRecord rebuilds a record from the fields the store lifted out of it.
 func liftedRecord(t *relay.Track) map[string]any {
 	rec := map[string]any{
-		"$type":     relay.TrackCollection,
+		"$type":     t.Collection.String(),
 		"title":     t.Title,
 		"artist":    t.Artist,
 		"audioUrl":  t.AudioURL,

@@ -57,7 +57,8 @@ func TestServedRecord(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			d := int64(7)
 			row := &relay.StoredTrack{Track: relay.Track{
-				Title: "lifted", Artist: "lifted artist", AudioURL: "https://audio.example/lifted.mp3", FileType: "mp3",
+				Collection: relay.TrackCollection,
+				Title:      "lifted", Artist: "lifted artist", AudioURL: "https://audio.example/lifted.mp3", FileType: "mp3",
 				Duration: &d, CreatedAt: time.Now(), Record: json.RawMessage(tc.stored),
 			}}
 			b := servedRecord(row)

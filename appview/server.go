@@ -22,13 +22,15 @@ import (
 //   - visibility: both methods return only visible tracks: not deleted, and
 //     of an account not made inactive by an account event (a later
 //     active=true shows them again; status "deleted" never does);
+//   - a track is its at-uri: the key is (DID, Collection, RKey) throughout;
 //   - Feed returns at most limit tracks newest first, by SortAt, then DID,
-//     then RKey, all descending, strictly after the key given (nil: from the
+//     then Collection, then RKey, all descending, strictly after the key given (nil: from the
 //     top). Keyset paging: a track that arrives while a client pages sorts
 //     above its cursor, so pages never repeat or skip;
-//   - Tracks returns the visible tracks among uris in the order asked;
-//     unknown, deleted and hidden ones, and uris whose authority is not a
-//     DID, are left out, which is no error;
+//   - Tracks returns the visible tracks among uris in the order asked, each
+//     picked by its whole uri, collection included; unknown ones (of a
+//     collection not indexed included), deleted and hidden ones, and uris
+//     whose authority is not a DID, are left out, which is no error;
 //   - a StoredTrack carries every field of the track as applied (its Record
 //     the same JSON value) and the handle of the artist's last identity
 //     event that had one.

@@ -1,6 +1,7 @@
 package appview
 
 import (
+	"encoding/base64"
 	"errors"
 	"net/url"
 	"testing"
@@ -16,7 +17,9 @@ import (
 func FuzzParams(f *testing.F) {
 	for _, s := range []string{
 		"", "limit=50", "limit=0", "limit=101", "limit=-1", "limit=1e2", "limit=%00",
-		"cursor=" + encodeFeedCursor(relay.FeedKey{SortAt: 1767225600000000, DID: "did:plc:alice5rxbvqptxhmrrkjtu6m", RKey: "3lb2fbq7tbc2s"}),
+		"cursor=" + encodeFeedCursor(relay.FeedKey{SortAt: 1767225600000000, DID: "did:plc:alice5rxbvqptxhmrrkjtu6m", Collection: relay.TrackCollection, RKey: "3lb2fbq7tbc2s"}),
+		// The format before cursors carried the collection.
+		"cursor=" + base64.RawURLEncoding.EncodeToString([]byte("1767225600000000 3lb2fbq7tbc2s did:plc:alice5rxbvqptxhmrrkjtu6m")),
 		"cursor=MTIz", "cursor=garbage", "cursor=LTEgeCBkaWQ6cGxjOng",
 		"q=bjork&sort=newest&limit=10", "q=+++", "q=bj%C3%B6rk&sort=oldest", "q=a&q=b&limit=3&limit=4",
 		"%zz", "q=\xff\xfe",
@@ -60,5 +63,43 @@ func checkParamErr(t *testing.T, what string, err error) {
 	var xe *xrpcError
 	if !errors.As(err, &xe) || xe.Status != 400 || xe.Name != "InvalidRequest" || xe.Message == "" {
 		t.Fatalf("%s: error %v is not an InvalidRequest", what, err)
+	}
+}
+
+// TestFeedCursorFormats: a cursor carries the collection and decodes to the
+// key it was made from; one in the format before it did ("sortAt rkey
+// did", handed out before the deploy) still decodes, as an app.relay.track;
+// a bad collection is a bad cursor.
+func TestFeedCursorFormats(t *testing.T) {
+	const did, rkey = syntax.DID("did:plc:alice5rxbvqptxhmrrkjtu6m"), syntax.RecordKey("3lb2fbq7tbc2s")
+	enc := func(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
+	for _, tc := range []struct {
+		name   string
+		cursor string
+		want   relay.FeedKey
+		bad    bool
+	}{
+		{"ours", encodeFeedCursor(relay.FeedKey{SortAt: 5, DID: did, Collection: relay.TrackCollection, RKey: rkey}),
+			relay.FeedKey{SortAt: 5, DID: did, Collection: relay.TrackCollection, RKey: rkey}, false},
+		{"another collection", encodeFeedCursor(relay.FeedKey{SortAt: 5, DID: did, Collection: "fm.plyr.track", RKey: rkey}),
+			relay.FeedKey{SortAt: 5, DID: did, Collection: "fm.plyr.track", RKey: rkey}, false},
+		{"before collections", enc("5 " + rkey.String() + " " + did.String()),
+			relay.FeedKey{SortAt: 5, DID: did, Collection: relay.TrackCollection, RKey: rkey}, false},
+		{"bad collection", enc("5 " + rkey.String() + " " + did.String() + " not-an-nsid"), relay.FeedKey{}, true},
+		{"empty collection", enc("5 " + rkey.String() + " " + did.String() + " "), relay.FeedKey{}, true},
+		{"a fifth part", enc("5 " + rkey.String() + " " + did.String() + " app.relay.track x"), relay.FeedKey{}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := decodeFeedCursor(tc.cursor)
+			if tc.bad {
+				if err == nil {
+					t.Fatalf("decoded %+v, want an error", got)
+				}
+				return
+			}
+			if err != nil || got != tc.want {
+				t.Fatalf("decoded %+v, %v; want %+v", got, err, tc.want)
+			}
+		})
 	}
 }

@@ -49,11 +49,11 @@ var v2Rows = []string{
 
 // olderActors turn a version 2 file's actors into version 1's.
 var v1Actors = []string{
-		`DROP TABLE actors`,
-		`CREATE TABLE actors (did TEXT PRIMARY KEY, handle TEXT NOT NULL DEFAULT '', active INTEGER NOT NULL DEFAULT 1,
+	`DROP TABLE actors`,
+	`CREATE TABLE actors (did TEXT PRIMARY KEY, handle TEXT NOT NULL DEFAULT '', active INTEGER NOT NULL DEFAULT 1,
 			status TEXT NOT NULL DEFAULT '', updated_at INTEGER NOT NULL DEFAULT 0,
 			handle_attempts INTEGER NOT NULL DEFAULT 0, handle_next_at INTEGER NOT NULL DEFAULT 0)`,
-		`CREATE INDEX actors_handle_todo ON actors (handle_next_at) WHERE handle = ''`,
+	`CREATE INDEX actors_handle_todo ON actors (handle_next_at) WHERE handle = ''`,
 }
 
 // oldFile writes a data dir as relay made it at schema version v (0: as
@@ -94,7 +94,9 @@ func oldFile(t *testing.T, v int) string {
 // use.
 func TestMigrateV3AtURI(t *testing.T) {
 	ctx := context.Background()
-	uri := func(d syntax.DID, rk syntax.RecordKey) syntax.ATURI { return relay.TrackURI(d, relay.TrackCollection, rk) }
+	uri := func(d syntax.DID, rk syntax.RecordKey) syntax.ATURI {
+		return relay.TrackURI(d, relay.TrackCollection, rk)
+	}
 	for _, v := range []int{0, 1, 2} {
 		t.Run(fmt.Sprintf("from version %d", v), func(t *testing.T) {
 			s, err := Open(ctx, oldFile(t, v))

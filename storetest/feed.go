@@ -133,6 +133,8 @@ func testTracks(t *testing.T, open func(t *testing.T) Backend) {
 	f.apply(del(gone.DID, gone.RKey, rev(2)), account(hid.DID, false, "deactivated"))
 	missing := relay.TrackURI(did(1), relay.TrackCollection, rkey(99))
 	handleURI := syntax.ATURI("at://alice.example/" + relay.TrackCollection + "/" + rkey(1).String())
+	// a's did and rkey in a collection nothing was stored in.
+	otherURI := relay.TrackURI(did(1), otherCollection, rkey(1))
 	cases := []struct {
 		name string
 		ask  []syntax.ATURI
@@ -142,6 +144,7 @@ func testTracks(t *testing.T, open func(t *testing.T) Backend) {
 		{"the reverse order", []syntax.ATURI{b.URI(), a.URI(), c.URI()}, []syntax.ATURI{b.URI(), a.URI(), c.URI()}},
 		{"unknown, deleted and hidden left out", []syntax.ATURI{missing, a.URI(), gone.URI(), hid.URI(), c.URI()}, []syntax.ATURI{a.URI(), c.URI()}},
 		{"a uri without a DID is ignored", []syntax.ATURI{handleURI, b.URI()}, []syntax.ATURI{b.URI()}},
+		{"a uri of another collection is another track", []syntax.ATURI{otherURI, a.URI()}, []syntax.ATURI{a.URI()}},
 		{"nothing asked", nil, nil},
 	}
 	for _, tc := range cases {

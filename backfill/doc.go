@@ -1,5 +1,6 @@
-// Package backfill finds the app.relay.track records published before the
-// service started and indexes them through the same apply path as live
+// Package backfill finds the music records (app.relay.track today: every
+// collection validate.Collections lists) published before the service
+// started and indexes them through the same apply path as live
 // events.
 //
 // Repos come from sources (a relay's listReposByCollection, a PDS's
@@ -9,7 +10,12 @@
 // indigo's LoadRepoFromCAR costs 2^depth on shared subtrees), its commit
 // signature verified with indigo against the DID's key, and its tracks applied
 // as one snapshot: puts at the snapshot's rev, and deletes for tracks the
-// store holds that the repo no longer has.
+// store holds that the repo no longer has. The walk reads the records of
+// every collection relay indexes (an MST key is "collection/rkey"), and the
+// snapshot says it covers exactly those, so the store deletes nothing of a
+// collection it did not read. Repos are still listed by app.relay.track
+// alone (listReposByCollection takes one collection): a second collection
+// will list its own.
 //
 // Guarantees:
 //   - safe beside the live consumer: the store's rev check lets the newer of

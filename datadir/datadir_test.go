@@ -64,7 +64,7 @@ func TestReindex(t *testing.T) {
 	}
 	at := time.Date(2024, 3, 1, 12, 0, 0, 0, time.UTC)
 	tr := &relay.Track{
-		DID: "did:plc:datadirtest", RKey: "3kabc2aaaaa2a", Rev: "3kabc2aaaaa2a",
+		DID: "did:plc:datadirtest", Collection: relay.TrackCollection, RKey: "3kabc2aaaaa2a", Rev: "3kabc2aaaaa2a",
 		Title: "Jóga", Artist: "Björk", FileType: "mp3", AudioURL: "https://example.com/a.mp3",
 		Record:    []byte(`{"$type":"app.relay.track","title":"Jóga"}`),
 		CreatedAt: at, IndexedAt: at, SortAt: at,

@@ -146,7 +146,7 @@ func openStore(t *testing.T, dids ...syntax.DID) *sqlite.Store {
 	for i, did := range dids {
 		rkey := syntax.RecordKey(syntax.NewTID(int64(1e15)+int64(i), 0).String())
 		evs = append(evs, relay.Event{Kind: relay.TrackPut, DID: did, Track: &relay.Track{
-			DID: did, RKey: rkey, Rev: syntax.NewTID(int64(1e15)+int64(i), 1).String(),
+			DID: did, Collection: relay.TrackCollection, RKey: rkey, Rev: syntax.NewTID(int64(1e15)+int64(i), 1).String(),
 			Title: "t", Artist: "a", FileType: "mp3", AudioURL: "https://audio.example/a.mp3", Record: []byte(`{}`),
 		}})
 	}

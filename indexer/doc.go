@@ -1,5 +1,5 @@
-// Package indexer brings the network's app.relay.track records into the
-// store: it reads jetstream, validates every event, and applies them in
+// Package indexer brings the network's music records (every collection
+// validate.Collections lists; app.relay.track today) into the store: it reads jetstream, validates every event, and applies them in
 // batched transactions together with the cursor.
 //
 // Guarantees:
@@ -11,7 +11,11 @@
 //     cursor still advances past it; a message over MaxMessageBytes is
 //     skipped unread on the open connection (jetstream is asked not to send
 //     one: maxMessageSizeBytes);
-//   - a record is accepted exactly when validate.Track accepts it, the
+//   - jetstream is asked for the collections validate.Collections lists (the
+//     wantedCollections filter), and a commit of any other is refused
+//     (bad_collection); a track is its at-uri, so every put and delete
+//     carries its collection;
+//   - a record is accepted exactly when validate.Record accepts it, the
 //     rule backfill applies too (bounded size and nesting, valid UTF-8, the
 //     lexicon, https audio); a create or update it rejects hides the
 //     version we held, since the repo no longer has a valid one;

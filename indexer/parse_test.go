@@ -104,8 +104,8 @@ func TestParseEvent(t *testing.T) {
 			if ev.Kind != tc.kind {
 				t.Errorf("event kind on error = %d, want %d", ev.Kind, tc.kind)
 			}
-			if ev.Kind == relay.TrackDelete && (ev.Rev == "" || ev.RKey == "") {
-				t.Errorf("invalidating delete lacks rev/rkey: %+v", ev)
+			if ev.Kind == relay.TrackDelete && (ev.Rev == "" || ev.RKey == "" || ev.Collection != relay.TrackCollection) {
+				t.Errorf("invalidating delete lacks rev/rkey/collection: %+v", ev)
 			}
 			if rej.Reason != tc.reason {
 				t.Fatalf("reason = %s, want %s (%v)", rej.Reason, tc.reason, rej.Err)

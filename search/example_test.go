@@ -41,7 +41,7 @@ func Example() {
 		{"3kabc2aaaaa2c", "Björk", "Hyperballad"},
 	} {
 		tr := &relay.Track{
-			DID: did, RKey: syntax.RecordKey(t.rkey), Artist: t.artist, Title: t.title,
+			DID: did, Collection: relay.TrackCollection, RKey: syntax.RecordKey(t.rkey), Artist: t.artist, Title: t.title,
 			CreatedAt: at, IndexedAt: at, SortAt: at.Add(time.Duration(i) * time.Hour),
 		}
 		// Each change carries the outbox sequence the index records as applied.

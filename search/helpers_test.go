@@ -18,13 +18,15 @@ const testDID = syntax.DID("did:plc:relaytestcatalogue")
 // track is a catalogue entry; key doubles as the record key.
 func track(key, artist, title, album, genre string, tags []string, sortAt time.Time) *relay.Track {
 	return &relay.Track{
-		DID: testDID, RKey: syntax.RecordKey(key),
+		DID: testDID, Collection: relay.TrackCollection, RKey: syntax.RecordKey(key),
 		Title: title, Artist: artist, Album: album, Genre: genre, Tags: tags,
 		CreatedAt: sortAt, IndexedAt: sortAt, SortAt: sortAt,
 	}
 }
 
-func uriOf(key string) string { return relay.TrackURI(testDID, syntax.RecordKey(key)).String() }
+func uriOf(key string) string {
+	return relay.TrackURI(testDID, relay.TrackCollection, syntax.RecordKey(key)).String()
+}
 
 var t0 = time.Date(2024, 3, 1, 12, 0, 0, 0, time.UTC)
 
@@ -62,7 +64,7 @@ func changes(first int64, tracks ...*relay.Track) []relay.Change {
 }
 
 func deletion(seq int64, key string) relay.Change {
-	return relay.Change{Seq: seq, URI: relay.TrackURI(testDID, syntax.RecordKey(key))}
+	return relay.Change{Seq: seq, URI: relay.TrackURI(testDID, relay.TrackCollection, syntax.RecordKey(key))}
 }
 
 func openTemp(t *testing.T) (*Index, string) {

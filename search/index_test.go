@@ -72,7 +72,7 @@ func TestApply(t *testing.T) {
 			{Seq: 1, URI: cat[1].URI(), Track: cat[1]},
 		}}, wantErr: true, wantSeq: 0, wantCount: 0},
 		{name: "track under another uri is refused", batches: [][]relay.Change{{
-			{Seq: 1, URI: relay.TrackURI(testDID, syntax.RecordKey("other")), Track: cat[0]},
+			{Seq: 1, URI: relay.TrackURI(testDID, relay.TrackCollection, syntax.RecordKey("other")), Track: cat[0]},
 		}}, wantErr: true, wantSeq: 0, wantCount: 0},
 	}
 	for _, tt := range tests {

@@ -224,16 +224,17 @@ func (g *Generator) Next() *relay.Track {
 	created := g.start.Add(time.Duration(float64(2*365*24*time.Hour) * float64(i) / float64(g.spec.Tracks)))
 	created = created.Add(time.Duration(g.rng.IntN(1000)) * time.Millisecond)
 	t := &relay.Track{
-		DID:       a.DID,
-		RKey:      syntax.RecordKey(syntax.NewTID(created.UnixMicro(), uint(i%1024)).String()),
-		Rev:       syntax.NewTID(created.UnixMicro(), 0).String(),
-		CID:       "bafyreib2rxk3rybk3aobmv5cjuql3bm2twh4jo5uxcpjwbdlbbn5gyzmxq",
-		Title:     g.title(a.Script, 1+g.rng.IntN(4)),
-		Artist:    a.Name,
-		Genre:     genres[g.rng.IntN(len(genres))],
-		FileType:  "mp3",
-		CreatedAt: created,
-		IndexedAt: created.Add(time.Duration(1+g.rng.IntN(30)) * time.Second),
+		DID:        a.DID,
+		Collection: relay.TrackCollection,
+		RKey:       syntax.RecordKey(syntax.NewTID(created.UnixMicro(), uint(i%1024)).String()),
+		Rev:        syntax.NewTID(created.UnixMicro(), 0).String(),
+		CID:        "bafyreib2rxk3rybk3aobmv5cjuql3bm2twh4jo5uxcpjwbdlbbn5gyzmxq",
+		Title:      g.title(a.Script, 1+g.rng.IntN(4)),
+		Artist:     a.Name,
+		Genre:      genres[g.rng.IntN(len(genres))],
+		FileType:   "mp3",
+		CreatedAt:  created,
+		IndexedAt:  created.Add(time.Duration(1+g.rng.IntN(30)) * time.Second),
 	}
 	if g.rng.IntN(3) > 0 {
 		t.Album = a.Albums[g.rng.IntN(len(a.Albums))]

@@ -4,11 +4,12 @@
 //
 // It imports nothing of ours. The store (sqlite/), the search index (search/),
 // the jetstream consumer (indexer/), the record rules (validate/), the
-// backfill (backfill/) and the HTTP layer (appview/) all speak these types;
-// cmd/relay wires them together. One file per concern: relay.go (tracks,
-// events, changes), stored.go (a track as a store reads it back, the feed
-// key), queue.go (the backfill queue's repo states and rows), schema.go
-// (the SQLite schema).
+// backfill (backfill/), the handle resolver (handles/) and the HTTP layer
+// (appview/) all speak these types; cmd/relay wires them together. One file
+// per concern: relay.go (tracks, events, changes), stored.go (a track as a
+// store reads it back, the feed key, an artist whose handle is to be looked
+// up), queue.go (the backfill queue's repo states and rows), schema.go (the
+// SQLite schema).
 package relay
 
 import (

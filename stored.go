@@ -27,3 +27,16 @@ type FeedKey struct {
 func (t *Track) Key() FeedKey {
 	return FeedKey{SortAt: t.SortAt.UnixMicro(), DID: t.DID, Collection: t.Collection, RKey: t.RKey}
 }
+
+// UnresolvedActor is an artist (an account with tracks) whose handle is not known yet,
+// or whose handle an identity event asked to look up afresh.
+type UnresolvedActor struct {
+	DID syntax.DID
+	// Attempts is the number of failed lookups so far.
+	Attempts int
+	// Recheck is non-zero when an identity event without a handle asked for
+	// this lookup: the DID document changed, so a cached one is stale. It is
+	// passed back with the answer, so that an answer to an older question
+	// never overwrites a newer event.
+	Recheck int64
+}

@@ -9,7 +9,7 @@ import (
 	"github.com/bluesky-social/indigo/atproto/identity"
 	"github.com/bluesky-social/indigo/atproto/syntax"
 
-	"github.com/relaymusic/relay/sqlite"
+	"github.com/relaymusic/relay"
 )
 
 // Directory resolves a DID to its identity; Identity.Handle is
@@ -23,10 +23,10 @@ type Directory interface {
 
 // Store is what the resolver reads and writes.
 type Store interface {
-	UnresolvedActors(ctx context.Context, now time.Time, limit int) ([]sqlite.UnresolvedActor, error)
-	SetResolvedHandle(ctx context.Context, a sqlite.UnresolvedActor, handle syntax.Handle) error
-	HandleUnverified(ctx context.Context, a sqlite.UnresolvedActor, next time.Time) error
-	HandleLookupFailed(ctx context.Context, a sqlite.UnresolvedActor, next time.Time) error
+	UnresolvedActors(ctx context.Context, now time.Time, limit int) ([]relay.UnresolvedActor, error)
+	SetResolvedHandle(ctx context.Context, a relay.UnresolvedActor, handle syntax.Handle) error
+	HandleUnverified(ctx context.Context, a relay.UnresolvedActor, next time.Time) error
+	HandleLookupFailed(ctx context.Context, a relay.UnresolvedActor, next time.Time) error
 }
 
 // Config configures a Resolver. Zero durations and counts take the defaults.
@@ -133,7 +133,7 @@ const (
 	outcomeFailed     = "failed"
 )
 
-func (r *Resolver) resolve(ctx context.Context, a sqlite.UnresolvedActor) {
+func (r *Resolver) resolve(ctx context.Context, a relay.UnresolvedActor) {
 	if a.Recheck != 0 {
 		// The DID document changed since it may have been cached.
 		if err := r.cfg.Directory.Purge(ctx, a.DID.AtIdentifier()); err != nil {

@@ -234,7 +234,7 @@ func TestUnresolvedActors(t *testing.T) {
 	if _, err := s.ApplyBatch(ctx, []relay.Event{identity(alice, "alice.example.com")}, 0); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.SetResolvedHandle(ctx, UnresolvedActor{DID: alice}, "stale.example.com"); err != nil {
+	if err := s.SetResolvedHandle(ctx, relay.UnresolvedActor{DID: alice}, "stale.example.com"); err != nil {
 		t.Fatal(err)
 	}
 	if h := handleOf(t, s, alice, rk1); h != "alice.example.com" {

@@ -6,20 +6,9 @@ import (
 	"time"
 
 	"github.com/bluesky-social/indigo/atproto/syntax"
-)
 
-// UnresolvedActor is an account with tracks whose handle is not known yet,
-// or whose handle an identity event asked to look up afresh.
-type UnresolvedActor struct {
-	DID syntax.DID
-	// Attempts is the number of failed lookups so far.
-	Attempts int
-	// Recheck is non-zero when an identity event without a handle asked for
-	// this lookup: the DID document changed, so a cached one is stale. It is
-	// passed back with the answer, so that an answer to an older question
-	// never overwrites a newer event.
-	Recheck int64
-}
+	"github.com/relaymusic/relay"
+)
 
 // unresolvedQuery walks actors_handle_due, whose WHERE it repeats so that
 // SQLite can use that partial index.
@@ -30,16 +19,16 @@ WHERE (handle = '' OR handle_recheck != 0) AND handle_next_at <= ? ORDER BY hand
 // UnresolvedActors returns up to limit accounts with tracks whose handle is
 // not known or is to be rechecked, and whose next lookup is due at now, the
 // longest waiting first.
-func (s *Store) UnresolvedActors(ctx context.Context, now time.Time, limit int) ([]UnresolvedActor, error) {
+func (s *Store) UnresolvedActors(ctx context.Context, now time.Time, limit int) ([]relay.UnresolvedActor, error) {
 	rows, err := s.r.QueryContext(ctx, unresolvedQuery, now.UnixMicro(), limit)
 	if err != nil {
 		return nil, fmt.Errorf("listing accounts without handles: %w", err)
 	}
 	defer rows.Close()
-	var out []UnresolvedActor
+	var out []relay.UnresolvedActor
 	for rows.Next() {
 		var (
-			a   UnresolvedActor
+			a   relay.UnresolvedActor
 			did string
 		)
 		if err := rows.Scan(&did, &a.Attempts, &a.Recheck); err != nil {
@@ -61,7 +50,7 @@ const stillAsked = `did = ? AND handle_recheck = ? AND (handle = '' OR handle_re
 
 // SetResolvedHandle stores a handle found by the lookup of a, unless an
 // identity event came meanwhile (the newer word).
-func (s *Store) SetResolvedHandle(ctx context.Context, a UnresolvedActor, handle syntax.Handle) error {
+func (s *Store) SetResolvedHandle(ctx context.Context, a relay.UnresolvedActor, handle syntax.Handle) error {
 	if _, err := s.w.ExecContext(ctx, `
 UPDATE actors SET handle = ?, handle_recheck = 0, handle_attempts = 0, handle_next_at = 0, updated_at = ?
 WHERE `+stillAsked, handle.String(), time.Now().UnixMicro(), a.DID.String(), a.Recheck); err != nil {
@@ -73,7 +62,7 @@ WHERE `+stillAsked, handle.String(), time.Now().UnixMicro(), a.DID.String(), a.R
 // HandleUnverified records a lookup that answered without a verified handle:
 // the handle shown so far (a recheck's) is cleared, since the DID document no
 // longer backs it, and the lookup is retried at next.
-func (s *Store) HandleUnverified(ctx context.Context, a UnresolvedActor, next time.Time) error {
+func (s *Store) HandleUnverified(ctx context.Context, a relay.UnresolvedActor, next time.Time) error {
 	if _, err := s.w.ExecContext(ctx, `
 UPDATE actors SET handle = '', handle_recheck = 0, handle_attempts = handle_attempts + 1, handle_next_at = ?, updated_at = ?
 WHERE `+stillAsked, next.UnixMicro(), time.Now().UnixMicro(), a.DID.String(), a.Recheck); err != nil {
@@ -85,7 +74,7 @@ WHERE `+stillAsked, next.UnixMicro(), time.Now().UnixMicro(), a.DID.String(), a.
 // HandleLookupFailed counts a lookup that got no answer (the directory or
 // the handle's host failed) and sets when to try again; a recheck keeps
 // showing the old handle meanwhile.
-func (s *Store) HandleLookupFailed(ctx context.Context, a UnresolvedActor, next time.Time) error {
+func (s *Store) HandleLookupFailed(ctx context.Context, a relay.UnresolvedActor, next time.Time) error {
 	if _, err := s.w.ExecContext(ctx, `
 UPDATE actors SET handle_attempts = handle_attempts + 1, handle_next_at = ?
 WHERE `+stillAsked, next.UnixMicro(), a.DID.String(), a.Recheck); err != nil {

@@ -12,7 +12,7 @@ import (
 )
 
 // dueOf is the resolver's listing entry for did at now, if it is due.
-func dueOf(t *testing.T, s *Store, did syntax.DID, now time.Time) (UnresolvedActor, bool) {
+func dueOf(t *testing.T, s *Store, did syntax.DID, now time.Time) (relay.UnresolvedActor, bool) {
 	t.Helper()
 	due, err := s.UnresolvedActors(context.Background(), now, 100)
 	if err != nil {
@@ -23,7 +23,7 @@ func dueOf(t *testing.T, s *Store, did syntax.DID, now time.Time) (UnresolvedAct
 			return a, true
 		}
 	}
-	return UnresolvedActor{}, false
+	return relay.UnresolvedActor{}, false
 }
 
 func apply(t *testing.T, s *Store, evs ...relay.Event) relay.ApplyResult {
@@ -75,7 +75,7 @@ func TestIdentityWithoutHandleRechecks(t *testing.T) {
 	if !ok || second.Recheck == first.Recheck {
 		t.Fatalf("second recheck %+v, first %+v: want a newer mark", second, first)
 	}
-	for _, stale := range []UnresolvedActor{first, {DID: alice}} {
+	for _, stale := range []relay.UnresolvedActor{first, {DID: alice}} {
 		if err := s.SetResolvedHandle(ctx, stale, "stale.example.com"); err != nil {
 			t.Fatal(err)
 		}

@@ -37,7 +37,7 @@ var serveCommand = &cli.Command{
 			Usage:   "jetstream /subscribe URLs, tried in turn (repeatable or comma-separated)",
 			EnvVars: []string{"RELAY_JETSTREAM_URL"},
 		},
-		&cli.Int64Flag{Name: "jetstream-cursor", Usage: "where to start when no cursor is stored yet (unix microseconds; 0: the live tip, and `relay backfill` brings the past)", EnvVars: []string{"RELAY_JETSTREAM_CURSOR"}},
+		&cli.Int64Flag{Name: "jetstream-cursor", Usage: "where to start when no cursor is stored yet (unix microseconds; 0: the live tip, and relay backfill brings the past)", EnvVars: []string{"RELAY_JETSTREAM_CURSOR"}},
 		&cli.DurationFlag{Name: "jetstream-retention", Value: 36 * time.Hour, Usage: "how far back the upstream keeps events; an older stored cursor means events were missed", EnvVars: []string{"RELAY_JETSTREAM_RETENTION"}},
 		&cli.StringFlag{Name: "pprof-listen", Usage: "if set, serve Go's pprof profiles on this address (keep it on loopback)", EnvVars: []string{"RELAY_PPROF_LISTEN"}},
 		&cli.DurationFlag{Name: "index-poll", Value: time.Second, Usage: "how often the search index polls the outbox for changes written by other processes", EnvVars: []string{"RELAY_INDEX_POLL"}},

@@ -5,49 +5,18 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
-	stdnet "net" // the package's tests name their network "net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/bluesky-social/indigo/atproto/identity"
 	"github.com/bluesky-social/indigo/atproto/syntax"
 
+	"github.com/relaymusic/relay/internal/nettest"
 	"github.com/relaymusic/relay/outbound"
 )
-
-// trap is a loopback server standing in for an internal service that a DID
-// document points at; it counts every connection and request.
-type trap struct {
-	*httptest.Server
-	conns, reqs atomic.Int64
-	lastURL     atomic.Value
-}
-
-func newTrap(t *testing.T, tls bool, h http.HandlerFunc) *trap {
-	t.Helper()
-	p := &trap{}
-	p.Server = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p.reqs.Add(1)
-		p.lastURL.Store(r.URL.RequestURI())
-		h(w, r)
-	}))
-	p.Config.ConnState = func(_ stdnet.Conn, s http.ConnState) {
-		if s == http.StateNew {
-			p.conns.Add(1)
-		}
-	}
-	if tls {
-		p.StartTLS()
-	} else {
-		p.Start()
-	}
-	t.Cleanup(p.Close)
-	return p
-}
 
 // plcServing is a PLC directory on loopback (operator-configured, so
 // trusted) that answers every DID with a document declaring endpoint as its
@@ -88,15 +57,15 @@ func TestPDSEndpointOnLoopbackRefused(t *testing.T) {
 		w.WriteHeader(http.StatusInternalServerError)
 		w.Write([]byte(hostile))
 	}
-	plainTrap := newTrap(t, false, handler)
-	tlsTrap := newTrap(t, true, handler)
+	plainTrap := nettest.NewCounting(t, false, handler)
+	tlsTrap := nettest.NewCounting(t, true, handler)
 	port := func(s *httptest.Server) string { return s.URL[strings.LastIndexByte(s.URL, ':')+1:] }
 
 	for _, tc := range []struct {
 		name         string
 		endpoint     string
 		allowPrivate bool
-		trap         *trap
+		trap         *nettest.Counting
 		wantErr      string // in the stored error
 	}{
 		{"http on loopback", "http://127.0.0.1:" + port(plainTrap.Server) + "/internal/admin?x=", false, plainTrap, "only https"},
@@ -108,7 +77,7 @@ func TestPDSEndpointOnLoopbackRefused(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
-			conns0, reqs0 := tc.trap.conns.Load(), tc.trap.reqs.Load()
+			conns0, reqs0 := tc.trap.Conns.Load(), tc.trap.Reqs.Load()
 			plc := plcServing(t, did, tc.endpoint)
 			dirClient, err := outbound.New(outbound.Options{Trusted: []string{plc.URL}})
 			if err != nil {
@@ -138,7 +107,7 @@ func TestPDSEndpointOnLoopbackRefused(t *testing.T) {
 			if !strings.Contains(stored, tc.wantErr) {
 				t.Errorf("stored error %q does not say %q", stored, tc.wantErr)
 			}
-			conns, reqs := tc.trap.conns.Load()-conns0, tc.trap.reqs.Load()-reqs0
+			conns, reqs := tc.trap.Conns.Load()-conns0, tc.trap.Reqs.Load()-reqs0
 			if !tc.allowPrivate {
 				if conns != 0 || reqs != 0 {
 					t.Fatalf("the loopback endpoint got %d connections and %d requests", conns, reqs)
@@ -150,7 +119,7 @@ func TestPDSEndpointOnLoopbackRefused(t *testing.T) {
 			}
 			// Only the scheme and host of the declared endpoint are used.
 			want := "/xrpc/com.atproto.sync.getRepo?did=" + strings.ReplaceAll(did.String(), ":", "%3A")
-			if got := tc.trap.lastURL.Load(); got != want {
+			if got := tc.trap.LastURL(); got != want {
 				t.Errorf("requested %q, want %q", got, want)
 			}
 			// No remote text beyond a short sanitized reason, in the

@@ -8,12 +8,13 @@ import (
 	"math"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"net/netip"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/relaymusic/relay/internal/nettest"
 )
 
 func TestCheckAddr(t *testing.T) {
@@ -96,37 +97,6 @@ func TestCheckAddr(t *testing.T) {
 	}
 }
 
-// counted is a loopback server that counts the connections made to it.
-type counted struct {
-	*httptest.Server
-	conns, reqs atomic.Int64
-	lastURL     atomic.Value
-}
-
-func newCounted(t *testing.T, tls bool, h http.HandlerFunc) *counted {
-	t.Helper()
-	c := &counted{}
-	c.Server = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c.reqs.Add(1)
-		c.lastURL.Store(r.URL.String())
-		if h != nil {
-			h(w, r)
-		}
-	}))
-	c.Config.ConnState = func(_ net.Conn, s http.ConnState) {
-		if s == http.StateNew {
-			c.conns.Add(1)
-		}
-	}
-	if tls {
-		c.StartTLS()
-	} else {
-		c.Start()
-	}
-	t.Cleanup(c.Close)
-	return c
-}
-
 func mustNew(t *testing.T, o Options) *http.Client {
 	t.Helper()
 	c, err := New(o)
@@ -151,8 +121,8 @@ func get(ctx context.Context, c *http.Client, u string) ([]byte, error) {
 
 func TestRefusedWithoutAConnection(t *testing.T) {
 	ctx := context.Background()
-	tlsSrv := newCounted(t, true, nil)
-	plainSrv := newCounted(t, false, nil)
+	tlsSrv := nettest.NewCounting(t, true, nil)
+	plainSrv := nettest.NewCounting(t, false, nil)
 	_, tlsPort, _ := net.SplitHostPort(tlsSrv.Listener.Addr().String())
 	_, plainPort, _ := net.SplitHostPort(plainSrv.Listener.Addr().String())
 	c := mustNew(t, Options{})
@@ -174,7 +144,7 @@ func TestRefusedWithoutAConnection(t *testing.T) {
 			}
 		})
 	}
-	if n := tlsSrv.conns.Load() + plainSrv.conns.Load(); n != 0 {
+	if n := tlsSrv.Conns.Load() + plainSrv.Conns.Load(); n != 0 {
 		t.Fatalf("%d connections reached the loopback servers", n)
 	}
 
@@ -206,9 +176,9 @@ func TestRefusedWithoutAConnection(t *testing.T) {
 
 func TestRedirects(t *testing.T) {
 	ctx := context.Background()
-	target := newCounted(t, true, nil)
+	target := nettest.NewCounting(t, true, nil)
 	_, port, _ := net.SplitHostPort(target.Listener.Addr().String())
-	toPrivate := newCounted(t, false, func(w http.ResponseWriter, r *http.Request) {
+	toPrivate := nettest.NewCounting(t, false, func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "https://127.0.0.1:"+port+"/internal", http.StatusFound)
 	})
 	// The first hop is an origin the operator trusts; the hop it redirects
@@ -217,40 +187,40 @@ func TestRedirects(t *testing.T) {
 	if _, err := get(ctx, c, toPrivate.URL+"/"); !errors.Is(err, ErrForbiddenAddress) {
 		t.Fatalf("redirect to loopback: got %v", err)
 	}
-	if n := target.conns.Load(); n != 0 {
+	if n := target.Conns.Load(); n != 0 {
 		t.Fatalf("the redirect target got %d connections", n)
 	}
 
 	// From the network into a trusted origin: refused even where private
 	// addresses are allowed.
-	trusted := newCounted(t, false, nil)
-	intoTrusted := newCounted(t, false, func(w http.ResponseWriter, r *http.Request) {
+	trusted := nettest.NewCounting(t, false, nil)
+	intoTrusted := nettest.NewCounting(t, false, func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, trusted.URL+"/secret", http.StatusFound)
 	})
 	c = mustNew(t, Options{AllowPrivateNetwork: true, Trusted: []string{trusted.URL}})
 	if _, err := get(ctx, c, intoTrusted.URL+"/"); !errors.Is(err, ErrRedirect) {
 		t.Fatalf("redirect into a trusted origin: got %v", err)
 	}
-	if n := trusted.reqs.Load(); n != 0 {
+	if n := trusted.Reqs.Load(); n != 0 {
 		t.Fatalf("the trusted origin got %d requests through a redirect", n)
 	}
 
 	// A loop stops after MaxRedirects.
-	var loop *counted
-	loop = newCounted(t, false, func(w http.ResponseWriter, r *http.Request) {
+	var loop *nettest.Counting
+	loop = nettest.NewCounting(t, false, func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, loop.URL+"/again", http.StatusFound)
 	})
 	c = mustNew(t, Options{AllowPrivateNetwork: true, MaxRedirects: 2})
 	if _, err := get(ctx, c, loop.URL+"/"); !errors.Is(err, ErrRedirect) {
 		t.Fatalf("redirect loop: got %v", err)
 	}
-	if n := loop.reqs.Load(); n != 3 {
+	if n := loop.Reqs.Load(); n != 3 {
 		t.Fatalf("redirect loop made %d requests, want 3", n)
 	}
 }
 
 func TestAllowPrivateNetwork(t *testing.T) {
-	srv := newCounted(t, false, func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })
+	srv := nettest.NewCounting(t, false, func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })
 	c := mustNew(t, Options{AllowPrivateNetwork: true, UserAgent: "relay-test"})
 	b, err := get(context.Background(), c, srv.URL+"/x")
 	if err != nil || string(b) != "ok" {
@@ -261,7 +231,7 @@ func TestAllowPrivateNetwork(t *testing.T) {
 	if _, err := get(context.Background(), c, srv.URL+"/y"); err != nil {
 		t.Fatalf("trusted origin refused: %v", err)
 	}
-	if n := srv.reqs.Load(); n != 2 {
+	if n := srv.Reqs.Load(); n != 2 {
 		t.Fatalf("%d requests, want 2", n)
 	}
 }
@@ -282,7 +252,7 @@ func TestBodyCap(t *testing.T) {
 		{"far over streamed", 1 << 20, false, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			srv := newCounted(t, false, func(w http.ResponseWriter, r *http.Request) {
+			srv := nettest.NewCounting(t, false, func(w http.ResponseWriter, r *http.Request) {
 				if !tc.declared {
 					w.(http.Flusher).Flush() // no Content-Length: chunked
 				}
@@ -330,7 +300,7 @@ func TestLimitBody(t *testing.T) {
 }
 
 func TestTimeout(t *testing.T) {
-	srv := newCounted(t, false, func(w http.ResponseWriter, r *http.Request) {
+	srv := nettest.NewCounting(t, false, func(w http.ResponseWriter, r *http.Request) {
 		select {
 		case <-time.After(5 * time.Second):
 		case <-r.Context().Done():

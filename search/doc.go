@@ -19,6 +19,11 @@
 //     accent filter of fold.go, no stop words, no stemming) analyses both
 //     documents and query text; an index built under other rules is rebuilt
 //     at start (ErrMappingChanged).
+//   - filters (artist DID, genre, tag) are keyword fields without norms or
+//     frequencies, applied as a Bleve filter that never scores: the tracks
+//     a filter keeps rank as they did without it, in both sorts, and Total
+//     counts only them (TestFilters). Genre and tag match whole, ignoring
+//     case.
 //   - one process holds the index (Bleve locks it): the serving process
 //     follows the outbox whoever wrote it, so `relay backfill` beside
 //     `relay serve` writes SQLite only. The follower relies on outbox
@@ -41,7 +46,7 @@
 //     unchanged (TestRelevanceCursorElsewhere, TestRelevanceCursorSurvivesFlood).
 //     Only there can concurrent writes shift scores and repeat or skip a hit.
 //   - cursors are client input: bounded, strictly parsed, tied to their
-//     query by a hash; a forged one is ErrBadCursor or a page, never more
+//     query and its filters by a hash; a forged one is ErrBadCursor or a page, never more
 //     work than a first search (TestBadQueries, FuzzDecodeCursor).
 //   - a damaged index never stops the service: OpenCurrent moves aside an
 //     index that fails to open or read back and rebuilds it from SQLite
@@ -68,7 +73,9 @@
 //     relay_index_rebuilds_total counting OpenCurrent's rebuilds by reason),
 //     created against the registry the caller gives, never a global; the
 //     Collector of documents, size and applied sequence.
-//   - query.go: Query/Result, query analysis and construction, Search for both sorts.
+//   - query.go: Query/Result/Filter, query analysis and construction, filters,
+//     Search for both sorts.
+//   - size_test.go: bytes per track of the bench corpus' index, bounded.
 //   - cursor.go: opaque cursors, ErrBadCursor, and the cache of frozen
 //     relevance rankings (bounded in bytes; rankings nobody continued are
 //     evicted first, those being paged hold at most 3/4 of the budget).

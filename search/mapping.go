@@ -5,9 +5,11 @@ import (
 	"time"
 
 	"github.com/blevesearch/bleve/v2/analysis/analyzer/custom"
+	"github.com/blevesearch/bleve/v2/analysis/analyzer/keyword"
 	"github.com/blevesearch/bleve/v2/analysis/char/asciifolding"
 	"github.com/blevesearch/bleve/v2/analysis/token/edgengram"
 	"github.com/blevesearch/bleve/v2/analysis/token/lowercase"
+	"github.com/blevesearch/bleve/v2/analysis/tokenizer/single"
 	"github.com/blevesearch/bleve/v2/analysis/tokenizer/unicode"
 	"github.com/blevesearch/bleve/v2/mapping"
 
@@ -21,6 +23,9 @@ const (
 	musicAnalyzer  = "music"
 	prefixAnalyzer = "music_prefix"
 	edgeNgramName  = "music_edge_ngram"
+	// keyAnalyzer makes a whole value one lower-cased term: the genre and
+	// tag filters match the value exactly, case aside.
+	keyAnalyzer = "music_key"
 
 	// prefixMin/prefixMax bound the edge n-grams: one letter would match
 	// half the catalogue, and a prefix longer than 15 runes is cut to 15 at
@@ -35,11 +40,17 @@ const (
 	fieldTags   = "tags"
 	fieldSortAt = "sortAt"
 
+	// Filter fields: keywords, never searched as text, so they carry no
+	// norms or frequencies and add only a term per track and value.
+	fieldDID      = "did"
+	fieldGenreKey = "genreKey"
+	fieldTagKey   = "tagKey"
+
 	prefixSuffix = "_prefix"
 
 	// MappingVersion is stored in the index; Open refuses an index built
 	// with another version rather than searching it with the wrong rules.
-	MappingVersion = "relay-search-2"
+	MappingVersion = "relay-search-3"
 )
 
 // textFields are the searched fields with their boosts: who and what first,
@@ -95,6 +106,13 @@ func newMapping() (*mapping.IndexMappingImpl, error) {
 	}); err != nil {
 		return nil, fmt.Errorf("music prefix analyzer: %w", err)
 	}
+	if err := im.AddCustomAnalyzer(keyAnalyzer, map[string]any{
+		"type":          custom.Name,
+		"tokenizer":     single.Name,
+		"token_filters": []any{lowercase.Name},
+	}); err != nil {
+		return nil, fmt.Errorf("music key analyzer: %w", err)
+	}
 	im.DefaultAnalyzer = musicAnalyzer
 
 	doc := mapping.NewDocumentStaticMapping()
@@ -106,6 +124,9 @@ func newMapping() (*mapping.IndexMappingImpl, error) {
 		}
 		doc.AddFieldMappingsAt(f.name, fms...)
 	}
+	doc.AddFieldMappingsAt(fieldDID, keyField(keyword.Name))
+	doc.AddFieldMappingsAt(fieldGenreKey, keyField(keyAnalyzer))
+	doc.AddFieldMappingsAt(fieldTagKey, keyField(keyAnalyzer))
 	doc.AddFieldMappingsAt(fieldSortAt, &mapping.FieldMapping{
 		Type:      "number",
 		Index:     true,
@@ -124,10 +145,21 @@ func textField(name, analyzer string) *mapping.FieldMapping {
 	}
 }
 
+// keyField is a filter field: one term per value, no norms, frequencies,
+// term vectors or doc values, since filters never score or sort.
+func keyField(analyzer string) *mapping.FieldMapping {
+	return &mapping.FieldMapping{
+		Type:         "text",
+		Analyzer:     analyzer,
+		Index:        true,
+		SkipFreqNorm: true,
+	}
+}
+
 // document is what Bleve indexes for a track. Bleve walks maps without
 // reflection on struct tags, and the keys are the field names above.
 func document(t *relay.Track) map[string]any {
-	d := map[string]any{fieldSortAt: sortValue(t.SortAt)}
+	d := map[string]any{fieldSortAt: sortValue(t.SortAt), fieldDID: t.DID.String()}
 	add := func(k, v string) {
 		if v != "" {
 			d[k] = v
@@ -137,6 +169,7 @@ func document(t *relay.Track) map[string]any {
 	add(fieldArtist, t.Artist)
 	add(fieldAlbum, t.Album)
 	add(fieldGenre, t.Genre)
+	add(fieldGenreKey, t.Genre)
 	if len(t.Tags) > 0 {
 		tags := make([]any, 0, len(t.Tags))
 		for _, tag := range t.Tags {
@@ -145,6 +178,7 @@ func document(t *relay.Track) map[string]any {
 			}
 		}
 		d[fieldTags] = tags
+		d[fieldTagKey] = tags
 	}
 	return d
 }

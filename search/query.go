@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/blevesearch/bleve/v2"
+	"github.com/blevesearch/bleve/v2/analysis/analyzer/keyword"
 	bsearch "github.com/blevesearch/bleve/v2/search"
 	"github.com/blevesearch/bleve/v2/search/query"
 	"github.com/blevesearch/bleve/v2/search/searcher"
@@ -40,13 +41,30 @@ func (s Sort) String() string {
 }
 
 // Query is one page request. Cursor is empty for the first page, else the
-// Cursor of the previous Result for the same Text and Sort.
+// Cursor of the previous Result for the same Text, Filter and Sort.
 type Query struct {
 	Text   string
 	Limit  int
 	Cursor string
 	Sort   Sort
+	Filter Filter
 }
+
+// Filter narrows a search to the tracks matching every field set; the zero
+// Filter keeps all. Filters never touch the score, so the tracks that
+// remain rank as they did without it.
+type Filter struct {
+	// Artist is the uploader's DID, matched exactly.
+	Artist string
+	// Genre and Tag match the track's genre, or any one of its tags, whole
+	// and ignoring case.
+	Genre string
+	Tag   string
+}
+
+// maxFilterBytes bounds each filter value: a DID may be 2 KB (did:web),
+// and a genre or tag longer than this matches nothing a UI would offer.
+const maxFilterBytes = 2048
 
 // Result is one page: track at-uris in order, the cursor of the next page
 // ("" on the last page), and the number of matches.
@@ -106,6 +124,10 @@ func (ix *Index) Search(ctx context.Context, q Query) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
+	fq, err := ix.filter(q.Filter)
+	if err != nil {
+		return Result{}, err
+	}
 	ctx, cancel := context.WithTimeout(ctx, searchTimeout)
 	defer cancel()
 	// A typo-tolerant search allocates large automata; bounding how many
@@ -117,9 +139,61 @@ func (ix *Index) Search(ctx context.Context, q Query) (Result, error) {
 		return Result{}, fmt.Errorf("search: waiting for a slot: %w", ctx.Err())
 	}
 	if q.Sort == SortNewest {
-		return ix.searchNewest(ctx, words, q)
+		return ix.searchNewest(ctx, fq, words, q)
 	}
-	return ix.searchRelevance(ctx, words, q)
+	return ix.searchRelevance(ctx, fq, words, q)
+}
+
+// filters is a Filter made into terms as the index analysed them. key names
+// it in relevance cursors and frozen rankings, so a cursor continues only
+// under the filters it was issued for.
+type filters struct {
+	terms []*query.TermQuery
+	key   string
+}
+
+// filter analyses f's values with the fields' own analyzers.
+func (ix *Index) filter(f Filter) (filters, error) {
+	var out filters
+	for _, v := range []struct{ field, analyzer, value string }{
+		{fieldDID, keyword.Name, f.Artist},
+		{fieldGenreKey, keyAnalyzer, f.Genre},
+		{fieldTagKey, keyAnalyzer, f.Tag},
+	} {
+		if len(v.value) > maxFilterBytes {
+			return filters{}, fmt.Errorf("%w: %s filter is %d bytes, over %d", ErrBadQuery, v.field, len(v.value), maxFilterBytes)
+		}
+		if v.value == "" {
+			continue
+		}
+		a := ix.Mapping().AnalyzerNamed(v.analyzer)
+		if a == nil {
+			return filters{}, fmt.Errorf("search: analyzer %q missing from index mapping", v.analyzer)
+		}
+		toks := a.Analyze([]byte(v.value))
+		if len(toks) != 1 {
+			return filters{}, fmt.Errorf("search: %s filter analysed to %d terms", v.field, len(toks))
+		}
+		t := query.NewTermQuery(string(toks[0].Term))
+		t.SetField(v.field)
+		out.terms = append(out.terms, t)
+		out.key += "\x00" + v.field + "=" + t.Term
+	}
+	return out, nil
+}
+
+// apply restricts q to the filters' tracks without touching its scores.
+func (f filters) apply(q query.Query) query.Query {
+	if len(f.terms) == 0 {
+		return q
+	}
+	qs := make([]query.Query, len(f.terms))
+	for i, t := range f.terms {
+		qs[i] = t
+	}
+	b := query.NewBooleanQuery([]query.Query{q}, nil, nil)
+	b.AddFilter(query.NewConjunctionQuery(qs))
+	return b
 }
 
 // words analyses text as the index does, so the query matches exactly the
@@ -214,15 +288,15 @@ func prefixTerm(w string) string {
 // field), and near matches would rank below the exact ones anyway. A fuzzy
 // clause that expands past the clause cap falls back to the exact results.
 // fuzzy reports which of the two answered.
-func (ix *Index) run(ctx context.Context, words []string, prepare func(q query.Query) *bleve.SearchRequest) (res *bleve.SearchResult, fuzzy bool, err error) {
-	res, err = ix.runOnce(ctx, words, false, prepare)
+func (ix *Index) run(ctx context.Context, fq filters, words []string, prepare func(q query.Query) *bleve.SearchRequest) (res *bleve.SearchResult, fuzzy bool, err error) {
+	res, err = ix.runOnce(ctx, fq, words, false, prepare)
 	if err != nil {
 		return nil, false, err
 	}
 	if res.Total >= typoThreshold || !anyFuzzy(words) {
 		return res, false, nil
 	}
-	fz, err := ix.runOnce(ctx, words, true, prepare)
+	fz, err := ix.runOnce(ctx, fq, words, true, prepare)
 	if errors.Is(err, errTooManyClauses) {
 		return res, false, nil
 	}
@@ -235,8 +309,8 @@ func (ix *Index) run(ctx context.Context, words []string, prepare func(q query.Q
 var errTooManyClauses = errors.New("typo tolerance expands to too many terms")
 
 // runOnce executes the query for words with or without typo tolerance.
-func (ix *Index) runOnce(ctx context.Context, words []string, fuzzy bool, prepare func(q query.Query) *bleve.SearchRequest) (*bleve.SearchResult, error) {
-	res, err := ix.bi.SearchInContext(ctx, prepare(buildQuery(words, fuzzy)))
+func (ix *Index) runOnce(ctx context.Context, fq filters, words []string, fuzzy bool, prepare func(q query.Query) *bleve.SearchRequest) (*bleve.SearchResult, error) {
+	res, err := ix.bi.SearchInContext(ctx, prepare(fq.apply(buildQuery(words, fuzzy))))
 	if err != nil && fuzzy && strings.Contains(err.Error(), "TooManyClauses") {
 		// Bleve reports this with a plain fmt error, hence the string match.
 		return nil, fmt.Errorf("search: %w: %v", errTooManyClauses, err)
@@ -260,7 +334,7 @@ func anyFuzzy(words []string) bool {
 // searchNewest pages by (sortAt, _id) descending with search-after, so a
 // page boundary is a position in a total order that inserts and deletes
 // elsewhere cannot move.
-func (ix *Index) searchNewest(ctx context.Context, words []string, q Query) (Result, error) {
+func (ix *Index) searchNewest(ctx context.Context, fq filters, words []string, q Query) (Result, error) {
 	var after []string
 	if q.Cursor != "" {
 		c, err := decodeCursor(q.Cursor, SortNewest)
@@ -269,7 +343,7 @@ func (ix *Index) searchNewest(ctx context.Context, words []string, q Query) (Res
 		}
 		after = c.After
 	}
-	res, _, err := ix.run(ctx, words, func(bq query.Query) *bleve.SearchRequest {
+	res, _, err := ix.run(ctx, fq, words, func(bq query.Query) *bleve.SearchRequest {
 		req := bleve.NewSearchRequestOptions(bq, q.Limit+1, 0, false)
 		req.SortByCustom(bsearch.SortOrder{
 			&bsearch.SortField{Field: fieldSortAt, Desc: true, Type: bsearch.SortFieldAsNumber},
@@ -312,8 +386,9 @@ func relevanceOrder() bsearch.SortOrder {
 // replica, a restart, eviction, expiry) the cursor's position continues the
 // ranking by search-after on (score, id), which gives the same pages while
 // the index is unchanged.
-func (ix *Index) searchRelevance(ctx context.Context, words []string, q Query) (Result, error) {
-	key := strings.Join(words, "\x00")
+func (ix *Index) searchRelevance(ctx context.Context, fq filters, words []string, q Query) (Result, error) {
+	// The words and then the filters: "\x00" cannot occur in either.
+	key := strings.Join(words, "\x00") + "\x01" + fq.key
 	qh := queryHash(key)
 	if q.Cursor != "" {
 		c, err := decodeCursor(q.Cursor, SortRelevance)
@@ -328,10 +403,10 @@ func (ix *Index) searchRelevance(ctx context.Context, words []string, q Query) (
 				return ix.page(ctx, snap, c.Offset, q.Limit, qh)
 			}
 		}
-		return ix.continueRanking(ctx, words, c, q.Limit)
+		return ix.continueRanking(ctx, fq, words, c, q.Limit)
 	}
 
-	res, fuzzy, err := ix.run(ctx, words, func(bq query.Query) *bleve.SearchRequest {
+	res, fuzzy, err := ix.run(ctx, fq, words, func(bq query.Query) *bleve.SearchRequest {
 		req := bleve.NewSearchRequestOptions(bq, maxRanked, 0, false)
 		req.SortByCustom(relevanceOrder())
 		return req
@@ -401,7 +476,7 @@ func (ix *Index) page(ctx context.Context, snap *snapshot, offset, limit int, qh
 // and hits near a boundary can repeat or be skipped: the price of not
 // sharing state between replicas. The boundary hit itself is never
 // repeated, even if its score came back a hair lower.
-func (ix *Index) continueRanking(ctx context.Context, words []string, c cursor, limit int) (Result, error) {
+func (ix *Index) continueRanking(ctx context.Context, fq filters, words []string, c cursor, limit int) (Result, error) {
 	n := min(limit, maxRanked-c.Offset)
 	prepare := func(bq query.Query) *bleve.SearchRequest {
 		// Two extra: one to know there is more, one for the boundary hit.
@@ -411,11 +486,11 @@ func (ix *Index) continueRanking(ctx context.Context, words []string, c cursor, 
 		return req
 	}
 	fuzzy := c.Fuzzy
-	res, err := ix.runOnce(ctx, words, fuzzy, prepare)
+	res, err := ix.runOnce(ctx, fq, words, fuzzy, prepare)
 	if errors.Is(err, errTooManyClauses) {
 		// The index grew past what typo tolerance may expand to.
 		fuzzy = false
-		res, err = ix.runOnce(ctx, words, false, prepare)
+		res, err = ix.runOnce(ctx, fq, words, false, prepare)
 	}
 	if err != nil {
 		return Result{}, err

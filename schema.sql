@@ -95,3 +95,11 @@ CREATE TABLE IF NOT EXISTS backfill_sources (
 	cursor   TEXT    NOT NULL DEFAULT '',
 	complete INTEGER NOT NULL DEFAULT 0
 );
+
+-- An artist's feed walks this index newest first, in the feed's cursor
+-- order within the artist; artist counts and albums read it too.
+CREATE INDEX IF NOT EXISTS tracks_artist ON tracks (did, sort_at, collection, rkey) WHERE deleted = 0;
+
+-- Handle lookups (getArtist, getArtistFeed by handle). Handles are
+-- case-insensitive; the lookup lowers the one asked.
+CREATE INDEX IF NOT EXISTS actors_handle ON actors (lower(handle)) WHERE handle != '';

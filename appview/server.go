@@ -31,12 +31,23 @@ import (
 //     picked by its whole uri, collection included; unknown ones (of a
 //     collection not indexed included), deleted and hidden ones, and uris
 //     whose authority is not a DID, are left out, which is no error;
+//   - ArtistFeed is Feed within one artist's tracks (and one album of
+//     them when album is not empty);
+//   - Artists returns, among dids, the accounts with visible tracks, with
+//     handle and visible track count, in one round trip however many asked;
+//     ArtistByHandle finds one by its stored handle, case aside (nil: none);
+//   - Albums returns up to limit album names of an artist's visible tracks,
+//     most recent first, with counts and an artwork URL of one of them;
 //   - a StoredTrack carries every field of the track as applied (its Record
 //     the same JSON value) and the handle of the artist's last identity
 //     event that had one.
 type Store interface {
 	Feed(ctx context.Context, after *relay.FeedKey, limit int) ([]*relay.StoredTrack, error)
 	Tracks(ctx context.Context, uris []syntax.ATURI) ([]*relay.StoredTrack, error)
+	ArtistFeed(ctx context.Context, did syntax.DID, album string, after *relay.FeedKey, limit int) ([]*relay.StoredTrack, error)
+	Artists(ctx context.Context, dids []syntax.DID) ([]relay.Artist, error)
+	ArtistByHandle(ctx context.Context, handle syntax.Handle) (*relay.Artist, error)
+	Albums(ctx context.Context, did syntax.DID, limit int) ([]relay.Album, error)
 }
 
 // Searcher is what the appview asks of the search index.

@@ -15,6 +15,10 @@ func TestCatalogLoads(t *testing.T) {
 		"app.relay.feed.defs#trackView",
 		"app.relay.feed.getDiscoveryFeed",
 		"app.relay.feed.searchTracks",
+		"app.relay.feed.getTracks",
+		"app.relay.feed.getArtistFeed",
+		"app.relay.actor.defs#artistView",
+		"app.relay.actor.getArtist",
 	} {
 		if _, err := cat.Resolve(id); err != nil {
 			t.Errorf("resolving %s: %v", id, err)

@@ -33,6 +33,8 @@
 //   - recent.go: the bounded memory of accounts without tracks;
 //   - handles.go: what the handle resolver reads and writes (handles/);
 //   - query.go: the reads the appview needs (feed page, tracks by uri);
+//   - artist.go: the artist reads (an artist's feed, artists in one query
+//     per page, lookup by handle, albums);
 //   - outbox.go: the change feed for the search index and full scans for a rebuild;
 //   - scan.go: turning rows into relay.Track;
 //   - backfill.go: backfill progress and ResyncRepo, a repo snapshot applied

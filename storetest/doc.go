@@ -86,7 +86,13 @@
 // Tracks returns the visible tracks among the uris in the order asked,
 // leaving out unknown (a collection never stored included), deleted and
 // hidden ones and uris whose authority is not a DID; a uri's collection
-// picks the track.
+// picks the track. ArtistFeed is Feed within one artist (and one album,
+// when named), with the same paging rule while tracks come and go.
+// Artists returns, among the DIDs asked, each account with visible tracks
+// once, with its handle and visible track count (hidden accounts, deleted
+// tracks and unknown DIDs left out); ArtistByHandle finds such an account
+// by handle, case aside; Albums lists the album names of its visible
+// tracks, most recent first, with counts and an artwork URL of one of them.
 //
 // Files:
 //   - storetest.go: Backend, Run, fixtures;
@@ -95,6 +101,8 @@
 //   - backfill.go: backfill.Store: resync and the queue;
 //   - outbox.go: outbox order, pruning, what writes an entry, concurrent writers;
 //   - feed.go: Feed order and paging, Tracks lookup;
+//   - artist.go: ArtistFeed order, album filter and paging while tracks
+//     come and go; Artists, ArtistByHandle, Albums;
 //   - collections.go: keys carry the collection (two collections, one
 //     rkey; paging across them; resync per collection; none refused).
 package storetest

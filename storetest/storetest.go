@@ -25,7 +25,7 @@ import (
 type Backend interface {
 	indexer.Store // ApplyBatch, Cursor
 	search.Store  // Changes, OutboxSeq, OutboxFloor, PruneOutbox, VisibleTracks
-	appview.Store // Feed, Tracks
+	appview.Store // Feed, Tracks, ArtistFeed, Artists, ArtistByHandle, Albums
 	Backfill      // backfill.go
 }
 
@@ -48,6 +48,7 @@ func Run(t *testing.T, open func(t *testing.T) Backend) {
 		{"feed", testFeed},
 		{"lookup", testTracks},
 		{"collections", testCollections},
+		{"artists", testArtists},
 	} {
 		t.Run(c.name, func(t *testing.T) { c.run(t, open) })
 	}

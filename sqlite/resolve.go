@@ -13,18 +13,15 @@ import (
 // last learned it, is h (handles are ASCII and compared ignoring case). ok
 // is false when no account has it. Two accounts may briefly hold one
 // handle (one moved, the other's event not seen yet): the active one most
-// recently updated wins.
-//
-// actors has no index on handle, so this reads the table: accounts with
-// tracks only, which keeps it small, but an index belongs in the schema
-// once handle lookups are on a hot path.
+// recently updated wins. It is one probe of the actors_handle index, and
+// unlike ArtistByHandle counts nothing: searchTracks runs it per request.
 func (s *Store) ResolveHandle(ctx context.Context, h syntax.Handle) (syntax.DID, bool, error) {
 	if h.IsInvalidHandle() {
 		return "", false, nil
 	}
 	var did string
-	err := s.r.QueryRowContext(ctx, `SELECT did FROM actors WHERE handle = ? COLLATE NOCASE AND handle != ''
-ORDER BY active DESC, updated_at DESC LIMIT 1`, h.Normalize().String()).Scan(&did)
+	err := s.r.QueryRowContext(ctx, `SELECT did FROM actors WHERE lower(handle) = ? AND handle != ''
+ORDER BY active DESC, updated_at DESC, did LIMIT 1`, h.Normalize().String()).Scan(&did)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", false, nil
 	}

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/bluesky-social/indigo/atproto/syntax"
 
@@ -36,10 +37,14 @@ func (s *Server) feedPage(ctx context.Context, after *relay.FeedKey, limit int) 
 	if err != nil {
 		return nil, err
 	}
+	views, err := s.views(ctx, rows)
+	if err != nil {
+		return nil, err
+	}
 	out := struct {
 		Cursor string      `json:"cursor,omitempty"`
 		Feed   []TrackView `json:"feed"`
-	}{Feed: trackViews(rows)}
+	}{Feed: views}
 	if len(rows) == limit {
 		last := rows[len(rows)-1]
 		out.Cursor = encodeFeedCursor(last.Key())
@@ -106,36 +111,105 @@ func parseFeedParams(q url.Values) (*relay.FeedKey, int, error) {
 	return &k, limit, nil
 }
 
+// maxFacetRunes bounds the genre and tag filters: longer ones name
+// nothing a client would offer.
+const maxFacetRunes = 64
+
+// searchParams are searchTracks' parameters: the index query and, when the
+// artist was given as a handle, that handle, still to be resolved to the
+// DID the index filters by.
+type searchParams struct {
+	query  search.Query
+	handle syntax.Handle
+}
+
 // parseSearchParams reads searchTracks' parameters. The search index checks
-// the text and the cursor further (ErrBadQuery, ErrBadCursor).
-func parseSearchParams(q url.Values) (search.Query, error) {
+// the text and the cursor further (ErrBadQuery, ErrBadCursor). q stays
+// required with filters: filters narrow a search, and the discovery feed is
+// what lists everything newest first.
+func parseSearchParams(q url.Values) (searchParams, error) {
 	limit, err := limitParam(q)
 	if err != nil {
-		return search.Query{}, err
+		return searchParams{}, err
 	}
 	text := q.Get("q")
 	if strings.TrimSpace(text) == "" {
-		return search.Query{}, invalidRequest("q is required")
+		return searchParams{}, invalidRequest("q is required")
 	}
-	sq := search.Query{Text: text, Limit: limit, Cursor: q.Get("cursor")}
+	p := searchParams{query: search.Query{Text: text, Limit: limit, Cursor: q.Get("cursor")}}
+	// Bluesky's searchPosts names the two orders top and latest; relevance
+	// and newest were relay's names first and stay.
 	switch q.Get("sort") {
-	case "", "relevance":
-		sq.Sort = search.SortRelevance
-	case "newest":
-		sq.Sort = search.SortNewest
+	case "", "top", "relevance":
+		p.query.Sort = search.SortRelevance
+	case "latest", "newest":
+		p.query.Sort = search.SortNewest
 	default:
-		return search.Query{}, invalidRequest("sort must be relevance or newest, got %q", q.Get("sort"))
+		return searchParams{}, invalidRequest("sort must be top, latest, relevance or newest, got %q", truncate(q.Get("sort")))
 	}
-	return sq, nil
+	if a := q.Get("artist"); a != "" {
+		id, err := syntax.ParseAtIdentifier(a)
+		if err != nil {
+			return searchParams{}, invalidRequest("artist must be a DID or a handle")
+		}
+		if id.IsDID() {
+			p.query.Filter.Artist = id.DID().String()
+		} else {
+			p.handle = id.Handle().Normalize()
+		}
+	}
+	for _, f := range []struct {
+		name string
+		to   *string
+	}{{"genre", &p.query.Filter.Genre}, {"tag", &p.query.Filter.Tag}} {
+		vs := q[f.name]
+		if len(vs) > 1 {
+			return searchParams{}, invalidRequest("%s may be given once", f.name)
+		}
+		if len(vs) == 0 || vs[0] == "" {
+			continue
+		}
+		v := vs[0]
+		if !utf8.ValidString(v) || utf8.RuneCountInString(v) > maxFacetRunes {
+			return searchParams{}, invalidRequest("%s must be text of at most %d characters", f.name, maxFacetRunes)
+		}
+		*f.to = v
+	}
+	return p, nil
+}
+
+// truncate cuts client text echoed in an error message.
+func truncate(s string) string {
+	const max = 32
+	if len(s) <= max {
+		return s
+	}
+	return s[:max] + "..."
 }
 
 // searchTracks: app.relay.feed.searchTracks.
 func (s *Server) searchTracks(ctx context.Context, r *http.Request) (any, error) {
-	sq, err := parseSearchParams(r.URL.Query())
+	p, err := parseSearchParams(r.URL.Query())
 	if err != nil {
 		return nil, err
 	}
-	res, err := s.index.Search(ctx, sq)
+	type page struct {
+		Cursor    string      `json:"cursor,omitempty"`
+		HitsTotal uint64      `json:"hitsTotal"`
+		Tracks    []TrackView `json:"tracks"`
+	}
+	if p.handle != "" {
+		did, ok, err := s.store.ResolveHandle(ctx, p.handle)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			// Nobody known has this handle, so nothing of theirs matches.
+			return page{Tracks: []TrackView{}}, nil
+		}
+		p.query.Filter.Artist = did.String()
+	}
+	res, err := s.index.Search(ctx, p.query)
 	switch {
 	case errors.Is(err, search.ErrBadCursor):
 		return nil, invalidRequest("cursor is not valid or has expired; start the search again")
@@ -156,11 +230,7 @@ func (s *Server) searchTracks(ctx context.Context, r *http.Request) (any, error)
 	if err != nil {
 		return nil, err
 	}
-	return struct {
-		Cursor    string      `json:"cursor,omitempty"`
-		HitsTotal uint64      `json:"hitsTotal"`
-		Tracks    []TrackView `json:"tracks"`
-	}{Cursor: res.Cursor, HitsTotal: res.Total, Tracks: trackViews(rows)}, nil
+	return page{Cursor: res.Cursor, HitsTotal: res.Total, Tracks: trackViews(rows)}, nil
 }
 
 // maxCacheBytes bounds the first-page cache: up to 100 limits could each

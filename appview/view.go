@@ -13,25 +13,25 @@ import (
 
 // TrackView is app.relay.feed.defs#trackView.
 type TrackView struct {
-	URI       string          `json:"uri"`
-	CID       string          `json:"cid"`
-	DID       string          `json:"did"`
-	Handle    string          `json:"handle,omitempty"`
-	Title     string          `json:"title"`
-	Artist    string          `json:"artist"`
-	Album     string          `json:"album,omitempty"`
-	Genre     string          `json:"genre,omitempty"`
-	Tags      []string        `json:"tags,omitempty"`
-	Duration  *int64          `json:"duration,omitempty"`
-	FileType  string          `json:"fileType"`
-	AudioURL  string          `json:"audioUrl"`
-	ImageURL  string          `json:"imageUrl,omitempty"`
-	Features  []relay.Feature `json:"features,omitempty"`
+	URI      string          `json:"uri"`
+	CID      string          `json:"cid"`
+	DID      string          `json:"did"`
+	Handle   string          `json:"handle,omitempty"`
+	Title    string          `json:"title"`
+	Artist   string          `json:"artist"`
+	Album    string          `json:"album,omitempty"`
+	Genre    string          `json:"genre,omitempty"`
+	Tags     []string        `json:"tags,omitempty"`
+	Duration *int64          `json:"duration,omitempty"`
+	FileType string          `json:"fileType"`
+	AudioURL string          `json:"audioUrl"`
+	ImageURL string          `json:"imageUrl,omitempty"`
+	Features []relay.Feature `json:"features,omitempty"`
 	// Uploader and FeaturedArtists are hydrated per page (Server.views).
 	Uploader        ArtistView   `json:"uploader"`
 	FeaturedArtists []ArtistView `json:"featuredArtists,omitempty"`
-	CreatedAt string          `json:"createdAt"`
-	IndexedAt string          `json:"indexedAt"`
+	CreatedAt       string       `json:"createdAt"`
+	IndexedAt       string       `json:"indexedAt"`
 	// Record is the record re-encoded and bounded (servedRecord), never
 	// the stored bytes.
 	Record json.RawMessage `json:"record"`
@@ -64,7 +64,6 @@ func trackView(t *relay.StoredTrack) TrackView {
 }
 
 func formatTime(t time.Time) string { return t.UTC().Format(datetimeLayout) }
-
 
 // ArtistView is app.relay.actor.defs#artistView.
 type ArtistView struct {

@@ -230,7 +230,11 @@ func (s *Server) searchTracks(ctx context.Context, r *http.Request) (any, error)
 	if err != nil {
 		return nil, err
 	}
-	return page{Cursor: res.Cursor, HitsTotal: res.Total, Tracks: trackViews(rows)}, nil
+	views, err := s.views(ctx, rows)
+	if err != nil {
+		return nil, err
+	}
+	return page{Cursor: res.Cursor, HitsTotal: res.Total, Tracks: views}, nil
 }
 
 // maxCacheBytes bounds the first-page cache: up to 100 limits could each

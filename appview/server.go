@@ -36,6 +36,8 @@ import (
 //   - Artists returns, among dids, the accounts with visible tracks, with
 //     handle and visible track count, in one round trip however many asked;
 //     ArtistByHandle finds one by its stored handle, case aside (nil: none);
+//   - ResolveHandle is the DID of the account with a stored handle, case
+//     aside, without counting its tracks (false: none);
 //   - Albums returns up to limit album names of an artist's visible tracks,
 //     most recent first, with counts and an artwork URL of one of them;
 //   - a StoredTrack carries every field of the track as applied (its Record
@@ -47,6 +49,7 @@ type Store interface {
 	ArtistFeed(ctx context.Context, did syntax.DID, album string, after *relay.FeedKey, limit int) ([]*relay.StoredTrack, error)
 	Artists(ctx context.Context, dids []syntax.DID) ([]relay.Artist, error)
 	ArtistByHandle(ctx context.Context, handle syntax.Handle) (*relay.Artist, error)
+	ResolveHandle(ctx context.Context, handle syntax.Handle) (syntax.DID, bool, error)
 	Albums(ctx context.Context, did syntax.DID, limit int) ([]relay.Album, error)
 }
 

@@ -4,11 +4,14 @@ import (
 	"encoding/base64"
 	"errors"
 	"net/url"
+	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/bluesky-social/indigo/atproto/syntax"
 
 	"github.com/relaymusic/relay"
+	"github.com/relaymusic/relay/search"
 )
 
 // FuzzParams: any query string gives either parameters within their bounds
@@ -21,7 +24,9 @@ func FuzzParams(f *testing.F) {
 		// The format before cursors carried the collection.
 		"cursor=" + base64.RawURLEncoding.EncodeToString([]byte("1767225600000000 3lb2fbq7tbc2s did:plc:alice5rxbvqptxhmrrkjtu6m")),
 		"cursor=MTIz", "cursor=garbage", "cursor=LTEgeCBkaWQ6cGxjOng",
-		"q=bjork&sort=newest&limit=10", "q=+++", "q=bj%C3%B6rk&sort=oldest", "q=a&q=b&limit=3&limit=4",
+		"q=bjork&sort=newest&limit=10", "q=bjork&sort=latest", "q=bjork&sort=top", "q=bjork&sort=Top",
+		"q=love&artist=did:plc:alice5rxbvqptxhmrrkjtu6m&genre=Synth+Pop&tag=dance", "q=love&artist=Alice.Example.com",
+		"q=love&artist=not+a+handle", "q=love&tag=a&tag=b", "q=love&genre=%ff", "q=love&artist=did:web:" + strings.Repeat("a", 3000), "q=+++", "q=bj%C3%B6rk&sort=oldest", "q=a&q=b&limit=3&limit=4",
 		"%zz", "q=\xff\xfe",
 	} {
 		f.Add(s)
@@ -47,10 +52,29 @@ func FuzzParams(f *testing.F) {
 				}
 			}
 		}
-		sq, err := parseSearchParams(q)
+		sp, err := parseSearchParams(q)
 		checkParamErr(t, "search", err)
-		if err == nil && (sq.Limit < 1 || sq.Limit > 100 || sq.Text == "") {
-			t.Fatalf("search query %+v", sq)
+		if err == nil {
+			sq, f := sp.query, sp.query.Filter
+			if sq.Limit < 1 || sq.Limit > 100 || sq.Text == "" {
+				t.Fatalf("search query %+v", sq)
+			}
+			if sq.Sort != search.SortRelevance && sq.Sort != search.SortNewest {
+				t.Fatalf("search sort %v", sq.Sort)
+			}
+			if f.Artist != "" {
+				if _, err := syntax.ParseDID(f.Artist); err != nil || sp.handle != "" {
+					t.Fatalf("artist filter %q (handle %q): %v", f.Artist, sp.handle, err)
+				}
+			}
+			if sp.handle != "" && sp.handle.Normalize() != sp.handle {
+				t.Fatalf("handle %q not normalised", sp.handle)
+			}
+			for _, v := range []string{f.Genre, f.Tag} {
+				if !utf8.ValidString(v) || utf8.RuneCountInString(v) > maxFacetRunes {
+					t.Fatalf("facet %q out of bounds", v)
+				}
+			}
 		}
 	})
 }

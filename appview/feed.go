@@ -150,7 +150,7 @@ func parseSearchParams(q url.Values) (searchParams, error) {
 	if a := q.Get("artist"); a != "" {
 		id, err := syntax.ParseAtIdentifier(a)
 		if err != nil {
-			return searchParams{}, invalidRequest("artist must be a DID or a handle")
+			return searchParams{}, invalidRequest("artist must be a did or a handle")
 		}
 		if id.IsDID() {
 			p.query.Filter.Artist = id.DID().String()

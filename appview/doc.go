@@ -25,6 +25,10 @@
 //     from its lifted fields, so every page parses (TestServedRecord,
 //     TestOldRowsServePages). Pages are bounded in bytes that way, per view,
 //     rather than cut short: search cursors belong to the index;
+//   - every query's real answers match its output lexicon, checked with
+//     indigo's lexicon package (TestAnswersMatchLexicons); getArtistFeed
+//     pages never repeat or skip while tracks come and go
+//     (TestArtistFeedPaging);
 //   - the feed's first-page cache holds at most 4 MiB, oldest evicted
 //     first (TestFirstPageCacheBytes).
 //
@@ -38,6 +42,10 @@
 //   - xrpc.go: XRPC errors and parameter parsing (FuzzParams);
 //   - feed.go: getDiscoveryFeed (its first page cached a second) and
 //     searchTracks, and their parameters;
-//   - view.go: trackView, the one shape a track is shown in;
+//   - artist.go: getTracks, getArtistFeed and getArtist, and their
+//     parameters (an unknown or hidden artist is 404 NotFound);
+//   - view.go: trackView, the one shape a track is shown in, and
+//     artistView; every page's uploader and featured artists come from one
+//     store query for the page (Store.Artists), never one per track;
 //   - record.go: the record as a view serves it.
 package appview

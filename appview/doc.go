@@ -14,7 +14,12 @@
 //   - at most MaxInFlight requests are served at once; one more is answered
 //     503 {"error":"Overloaded"} at once (TestInFlightBound);
 //   - every answer carries X-Content-Type-Options: nosniff, and only /xrpc/
-//     answers allow other origins (TestResponseHeaders);
+//     answers allow other origins (TestResponseHeaders), and answer an
+//     OPTIONS preflight with 204, the methods, ATProto's headers and a
+//     max-age, before the in-flight bound (TestPreflight);
+//   - /.well-known/did.json serves the service's did:web document only
+//     when an identity is configured, one whose DID names the public URL's
+//     host (NewServiceIdentity, TestNewServiceIdentity, TestDIDDocument);
 //   - a client that leaves mid-request is a quiet cancellation: logged at
 //     debug, counted with status 499, never a 5xx (TestClientGoneMidSearch);
 //   - a view's record is the stored record decoded (depth at most 32, at
@@ -44,6 +49,8 @@
 //     searchTracks, and their parameters;
 //   - artist.go: getTracks, getArtistFeed and getArtist, and their
 //     parameters (an unknown or hidden artist is 404 NotFound);
+//   - identity.go: the service's did:web identity and document, and the
+//     CORS preflight answer;
 //   - view.go: trackView, the one shape a track is shown in, and
 //     artistView; every page's uploader and featured artists come from one
 //     store query for the page (Store.Artists), never one per track;

@@ -70,6 +70,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("X-Content-Type-Options", "nosniff")
 	if strings.HasPrefix(r.URL.Path, "/xrpc/") {
 		h.Set("Access-Control-Allow-Origin", "*") // XRPC queries are public
+		if r.Method == http.MethodOptions {
+			// A preflight carries no body and reads nothing: answered
+			// here, before the in-flight bound and routing.
+			writePreflight(w)
+			return
+		}
 	}
 	select {
 	case s.inFlight <- struct{}{}:

@@ -99,6 +99,9 @@ type Config struct {
 	// Gatherer is what GET /metrics serves: the process's registry, so only
 	// what relay registered there is exposed (nil: an empty scrape).
 	Gatherer prometheus.Gatherer
+	// Identity is what /.well-known/did.json serves (NewServiceIdentity);
+	// nil: 404.
+	Identity *ServiceIdentity
 }
 
 // Server serves the appview's HTTP endpoints.
@@ -111,6 +114,8 @@ type Server struct {
 	mux     *http.ServeMux
 	limits  Limits
 	metrics *Metrics
+	// identity is the service's did:web (nil: none).
+	identity *ServiceIdentity
 	// inFlight holds a token per request being served (Limits.MaxInFlight).
 	inFlight chan struct{}
 	// queries are the registered query NSIDs, the only method labels.
@@ -124,7 +129,7 @@ func New(cfg Config) *Server {
 	s := &Server{
 		store: cfg.Store, index: cfg.Index, version: cfg.Version, health: cfg.Health, log: cfg.Log,
 		mux: http.NewServeMux(), limits: cfg.Limits.withDefaults(), queries: map[string]bool{},
-		metrics: cfg.Metrics,
+		metrics: cfg.Metrics, identity: cfg.Identity,
 	}
 	if s.metrics == nil {
 		s.metrics = NewMetrics(nil)
@@ -143,6 +148,7 @@ func New(cfg Config) *Server {
 	}
 	s.mux.Handle("GET /metrics", promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{}))
 	s.mux.HandleFunc("GET /xrpc/_health", s.handleHealth)
+	s.mux.HandleFunc("GET /.well-known/did.json", s.handleDIDDocument)
 	s.query("app.relay.feed.getDiscoveryFeed", s.getDiscoveryFeed)
 	s.query("app.relay.feed.searchTracks", s.searchTracks)
 	s.query("app.relay.feed.getTracks", s.getTracks)
@@ -226,6 +232,7 @@ func (s *Server) handleRoot(w http.ResponseWriter, r *http.Request) {
 	b.WriteString("GET /xrpc/app.relay.feed.getArtistFeed?actor=&album=&limit=&cursor=\n")
 	b.WriteString("GET /xrpc/app.relay.actor.getArtist?actor=\n")
 	b.WriteString("GET /xrpc/_health\n")
+	b.WriteString("GET /.well-known/did.json\n")
 	b.WriteString("GET /metrics\n")
 	_, _ = w.Write([]byte(b.String()))
 }

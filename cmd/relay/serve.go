@@ -41,6 +41,8 @@ var serveCommand = &cli.Command{
 		&cli.DurationFlag{Name: "jetstream-retention", Value: 36 * time.Hour, Usage: "how far back the upstream keeps events; an older stored cursor means events were missed", EnvVars: []string{"RELAY_JETSTREAM_RETENTION"}},
 		&cli.StringFlag{Name: "pprof-listen", Usage: "if set, serve Go's pprof profiles on this address (keep it on loopback)", EnvVars: []string{"RELAY_PPROF_LISTEN"}},
 		&cli.DurationFlag{Name: "index-poll", Value: time.Second, Usage: "how often the search index polls the outbox for changes written by other processes", EnvVars: []string{"RELAY_INDEX_POLL"}},
+		&cli.StringFlag{Name: "service-did", Usage: "the service's did:web (of --public-url's host), served at /.well-known/did.json", EnvVars: []string{"RELAY_SERVICE_DID"}},
+		&cli.StringFlag{Name: "public-url", Usage: "the appview's public origin (https), the endpoint its did:web document names", EnvVars: []string{"RELAY_PUBLIC_URL"}},
 		&cli.BoolFlag{Name: "resolve-handles", Value: true, Usage: "look up, in the background through --plc-url, the handles of artists whose identity events came before their first track", EnvVars: []string{"RELAY_RESOLVE_HANDLES"}},
 	},
 	Action: runServe,
@@ -56,6 +58,10 @@ func runServe(c *cli.Context) error {
 	ctx := c.Context
 	log := slog.Default()
 	dataDir := c.String("data-dir")
+	identity, err := appview.NewServiceIdentity(c.String("service-did"), c.String("public-url"))
+	if err != nil {
+		return err
+	}
 
 	dd, err := datadir.Serving(ctx, dataDir)
 	if err != nil {
@@ -103,6 +109,7 @@ func runServe(c *cli.Context) error {
 		Limits:   appview.Limits{MaxInFlight: c.Int("http-max-in-flight")},
 		Metrics:  appview.NewMetrics(dd.Registry),
 		Gatherer: dd.Registry,
+		Identity: identity,
 	}).HTTPServer()
 	log.Info("relay serving", "addr", ln.Addr().String(), "data_dir", dataDir, "version", versionString())
 

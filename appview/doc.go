@@ -46,7 +46,9 @@
 //     before routing (headers, the in-flight bound, bodies refused);
 //   - xrpc.go: XRPC errors and parameter parsing (FuzzParams);
 //   - feed.go: getDiscoveryFeed (its first page cached a second) and
-//     searchTracks, and their parameters;
+//     searchTracks (sort top/latest with relevance/newest as aliases; the
+//     artist, genre and tag filters, an artist's handle resolved through
+//     the store), and their parameters;
 //   - artist.go: getTracks, getArtistFeed and getArtist, and their
 //     parameters (an unknown or hidden artist is 404 NotFound);
 //   - identity.go: the service's did:web identity and document, and the

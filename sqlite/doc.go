@@ -35,6 +35,7 @@
 //   - query.go: the reads the appview needs (feed page, tracks by uri);
 //   - artist.go: the artist reads (an artist's feed, artists in one query
 //     per page, lookup by handle, albums);
+//   - resolve.go: a handle to its DID, for searchTracks' artist filter;
 //   - outbox.go: the change feed for the search index and full scans for a rebuild;
 //   - scan.go: turning rows into relay.Track;
 //   - backfill.go: backfill progress and ResyncRepo, a repo snapshot applied

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -230,7 +231,25 @@ func (n *Network) startCollectionDir(ctx context.Context) error {
 	}
 	env := childEnv()
 	env = slices.DeleteFunc(env, func(kv string) bool { return strings.HasPrefix(kv, "COLLECTIONS_") })
-	p, err := startProc("collectiondir", filepath.Join(n.Dir, "collectiondir.log"), dir, env, n.inst.collDir, args...)
+	// The directory sleeps 5 s, then 6, 7, ... after each failed dial of its
+	// upstream, so a dial that failed on a loaded machine can leave it
+	// asleep past the deadline (seen once in CI: connected to nothing for
+	// 30 s). A second start dials afresh.
+	var err error
+	for try := 1; try <= 2; try++ {
+		if err = n.startCollectionDirOnce(ctx, dir, env, args); err == nil {
+			return nil
+		}
+		slog.WarnContext(ctx, "testnet: collection directory did not come up; starting it again", "try", try, "err", err)
+	}
+	return err
+}
+
+// startCollectionDirOnce starts the directory and waits for it, killing it
+// if it does not come up.
+func (n *Network) startCollectionDirOnce(ctx context.Context, dir string, env, args []string) error {
+	logPath := filepath.Join(n.Dir, "collectiondir.log")
+	p, err := startProc("collectiondir", logPath, dir, env, n.inst.collDir, args...)
 	if err != nil {
 		return fmt.Errorf("testnet: %w", err)
 	}
@@ -242,9 +261,14 @@ func (n *Network) startCollectionDir(ctx context.Context) error {
 	if n.relay == nil || n.relay.exited() {
 		return nil // it redials by itself when the relay is back
 	}
-	return n.waitRelay(ctx, "serving the collection directory", func() (bool, error) {
+	err = n.waitRelay(ctx, "serving the collection directory", func() (bool, error) {
 		return n.relayHasConsumer(ctx, "collectiondir")
 	})
+	if err != nil {
+		_ = p.stop(syscall.SIGKILL, time.Second)
+		return fmt.Errorf("%w\ncollection directory log %s:\n%s", err, logPath, tailFile(logPath, 30))
+	}
+	return nil
 }
 
 // StopRelay stops the relay gracefully (it saves its PDS cursor). Jetstream,

@@ -126,18 +126,7 @@ func (s *Server) getArtistFeed(ctx context.Context, r *http.Request) (any, error
 	if err != nil {
 		return nil, err
 	}
-	views, err := s.views(ctx, rows)
-	if err != nil {
-		return nil, err
-	}
-	out := struct {
-		Cursor string      `json:"cursor,omitempty"`
-		Feed   []TrackView `json:"feed"`
-	}{Feed: views}
-	if len(rows) == limit {
-		out.Cursor = encodeFeedCursor(rows[len(rows)-1].Key())
-	}
-	return out, nil
+	return s.feedAnswer(ctx, rows, limit)
 }
 
 // ArtistViewDetailed is app.relay.actor.defs#artistViewDetailed.

@@ -37,6 +37,13 @@ func (s *Server) feedPage(ctx context.Context, after *relay.FeedKey, limit int) 
 	if err != nil {
 		return nil, err
 	}
+	return s.feedAnswer(ctx, rows, limit)
+}
+
+// feedAnswer is a page of a list in feed order ({"feed", "cursor"}): the
+// hydrated views, and the last track's key as the cursor when the page is
+// full.
+func (s *Server) feedAnswer(ctx context.Context, rows []*relay.StoredTrack, limit int) (any, error) {
 	views, err := s.views(ctx, rows)
 	if err != nil {
 		return nil, err
@@ -46,8 +53,7 @@ func (s *Server) feedPage(ctx context.Context, after *relay.FeedKey, limit int) 
 		Feed   []TrackView `json:"feed"`
 	}{Feed: views}
 	if len(rows) == limit {
-		last := rows[len(rows)-1]
-		out.Cursor = encodeFeedCursor(last.Key())
+		out.Cursor = encodeFeedCursor(rows[len(rows)-1].Key())
 	}
 	return out, nil
 }

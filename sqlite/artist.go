@@ -17,36 +17,16 @@ import (
 // album, when not empty, keeps only the tracks of that album. Keyset
 // paging, as Feed.
 func (s *Store) ArtistFeed(ctx context.Context, did syntax.DID, album string, after *relay.FeedKey, limit int) ([]*relay.StoredTrack, error) {
-	q := `SELECT ` + trackColumns + ` FROM tracks t LEFT JOIN actors a ON a.did = t.did
-WHERE t.did = ? AND ` + visible
-	args := []any{did.String()}
+	cond, args := ` AND t.did = ?`, []any{did.String()}
 	if album != "" {
-		q += ` AND t.album = ?`
+		cond += ` AND t.album = ?`
 		args = append(args, album)
 	}
-	if after != nil {
-		q += ` AND (t.sort_at, t.did, t.collection, t.rkey) < (?, ?, ?, ?)`
-		args = append(args, after.SortAt, after.DID.String(), after.Collection.String(), after.RKey.String())
-	}
-	q += ` ORDER BY t.sort_at DESC, t.did DESC, t.collection DESC, t.rkey DESC LIMIT ?`
-	args = append(args, limit)
-	rows, err := s.r.QueryContext(ctx, q, args...)
+	rows, err := s.feedPage(ctx, cond, args, after, limit)
 	if err != nil {
 		return nil, fmt.Errorf("querying artist feed of %s: %w", did, err)
 	}
-	defer rows.Close()
-	var out []*relay.StoredTrack
-	for rows.Next() {
-		t, err := scanTrack(rows)
-		if err != nil {
-			return nil, fmt.Errorf("reading artist feed row: %w", err)
-		}
-		out = append(out, t)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("reading artist feed of %s: %w", did, err)
-	}
-	return out, nil
+	return rows, nil
 }
 
 // artistChunk bounds the DIDs of one IN list (SQLite's bound on variables

@@ -15,9 +15,22 @@ import (
 // key (nil: from the top). Keyset paging: a track that arrives while a client
 // pages sorts above its cursor, so pages never repeat or skip.
 func (s *Store) Feed(ctx context.Context, after *relay.FeedKey, limit int) ([]*relay.StoredTrack, error) {
+	rows, err := s.feedPage(ctx, "", nil, after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("querying feed: %w", err)
+	}
+	return rows, nil
+}
+
+// feedPage reads one keyset page in the feed's order of the visible tracks
+// that also match cond (an extra "AND ..." with its args; "" for none):
+// strictly after the key, at most limit. Every list in feed order (the
+// discovery feed, an artist's feed) pages through it, so they all order
+// and break ties the same way.
+func (s *Store) feedPage(ctx context.Context, cond string, args []any, after *relay.FeedKey, limit int) ([]*relay.StoredTrack, error) {
 	q := `SELECT ` + trackColumns + ` FROM tracks t LEFT JOIN actors a ON a.did = t.did
-WHERE ` + visible
-	args := []any{}
+WHERE ` + visible + cond
+	args = append([]any{}, args...)
 	if after != nil {
 		q += ` AND (t.sort_at, t.did, t.collection, t.rkey) < (?, ?, ?, ?)`
 		args = append(args, after.SortAt, after.DID.String(), after.Collection.String(), after.RKey.String())
@@ -26,19 +39,19 @@ WHERE ` + visible
 	args = append(args, limit)
 	rows, err := s.r.QueryContext(ctx, q, args...)
 	if err != nil {
-		return nil, fmt.Errorf("querying feed: %w", err)
+		return nil, err
 	}
 	defer rows.Close()
 	var out []*relay.StoredTrack
 	for rows.Next() {
 		t, err := scanTrack(rows)
 		if err != nil {
-			return nil, fmt.Errorf("reading feed row: %w", err)
+			return nil, fmt.Errorf("reading row: %w", err)
 		}
 		out = append(out, t)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("reading feed: %w", err)
+		return nil, err
 	}
 	return out, nil
 }

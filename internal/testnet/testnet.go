@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -132,25 +133,40 @@ func Start(ctx context.Context, opts Options) (*Network, error) {
 	if w == nil {
 		w = io.Discard
 	}
-	n := &Network{
-		opts:          opts,
-		log:           slog.New(slog.NewTextHandler(w, nil)).With("component", "testnet"),
-		inst:          newInstall(opts.RepoRoot),
-		jsFrom:        opts.JetstreamFrom,
-		JetstreamFrom: opts.JetstreamFrom,
-	}
-
-	if err := n.inst.ensure(ctx, n.log, &n.Steps); err != nil {
+	log := slog.New(slog.NewTextHandler(w, nil)).With("component", "testnet")
+	inst := newInstall(opts.RepoRoot)
+	var steps []Step
+	if err := inst.ensure(ctx, log, &steps); err != nil {
 		return nil, fmt.Errorf("testnet: install: %w", err)
 	}
-
-	dir, err := os.MkdirTemp("", "testnet-*")
-	if err != nil {
-		return nil, fmt.Errorf("testnet: temp dir: %w", err)
-	}
-	n.Dir = dir
-	if err := n.bringUp(ctx); err != nil {
+	var n *Network
+	// A port found free can be taken before its process binds it (another
+	// test's outgoing connection draws from the same range: seen in CI as
+	// EADDRINUSE), so a bring-up that lost that race is tried again on
+	// fresh ports.
+	for try := 1; ; try++ {
+		n = &Network{
+			opts:          opts,
+			log:           log,
+			inst:          inst,
+			jsFrom:        opts.JetstreamFrom,
+			JetstreamFrom: opts.JetstreamFrom,
+			Steps:         slices.Clone(steps),
+		}
+		dir, err := os.MkdirTemp("", "testnet-*")
+		if err != nil {
+			return nil, fmt.Errorf("testnet: temp dir: %w", err)
+		}
+		n.Dir = dir
+		err = n.bringUp(ctx)
+		if err == nil {
+			break
+		}
 		n.Close()
+		if try < 3 && addrInUse(err) && ctx.Err() == nil {
+			log.Warn("a port was taken before its process bound it; bringing the network up again", "try", try, "err", err)
+			continue
+		}
 		return nil, fmt.Errorf("testnet: %w", err)
 	}
 	n.StartupTime = time.Since(t0)
@@ -158,6 +174,14 @@ func Start(ctx context.Context, opts Options) (*Network, error) {
 		"plc", n.PLCURL, "pds", n.PDSURL, "relay", n.RelayURL, "collectiondir", n.CollectionDirURL,
 		"jetstream", n.JetstreamURL, "jetstream_from", n.jsFrom, "dir", n.Dir)
 	return n, nil
+}
+
+// addrInUse reports whether a bring-up failed because a port was taken:
+// the error carries the tail of the failing process's log, where node says
+// EADDRINUSE and Go "address already in use".
+func addrInUse(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "EADDRINUSE") || strings.Contains(msg, "address already in use")
 }
 
 func (n *Network) bringUp(ctx context.Context) error {

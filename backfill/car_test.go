@@ -23,6 +23,9 @@ import (
 	"github.com/ipld/go-car"
 	carutil "github.com/ipld/go-car/util"
 	"github.com/multiformats/go-multihash"
+
+	"github.com/relaymusic/relay"
+	"github.com/relaymusic/relay/validate"
 )
 
 // testCAR assembles CARs from blocks, written with go-car as a PDS would.
@@ -334,4 +337,33 @@ func FuzzLoadRepo(f *testing.F) {
 			t.Fatalf("%d blocks kept, cap %d", len(cr.blocks), lim.maxBlocks)
 		}
 	})
+}
+
+// TestReadTrackBounds: a record block over validate.MaxRecordBytes is
+// refused as record_too_large before it is decoded (a 2 MiB block of
+// nested arrays would otherwise reach the CBOR decoder, which recurses
+// without a bound); one at the cap is decoded and judged by validate.
+func TestReadTrackBounds(t *testing.T) {
+	did := syntax.DID("did:plc:bounds")
+	for _, tc := range []struct {
+		name   string
+		block  []byte
+		reason string
+	}{
+		{"deep arrays over the cap", bytes.Repeat([]byte{0x81}, validate.MaxRecordBytes+1), validate.ReasonTooLarge},
+		{"deep arrays at the cap", bytes.Repeat([]byte{0x81}, validate.MaxRecordBytes), validate.ReasonInvalidRecord},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := cid.NewPrefixV1(cid.DagCBOR, multihash.SHA2_256).Sum(tc.block)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := &carRepo{blocks: map[string][]byte{c.KeyString(): tc.block}}
+			_, err = readTrack(r, did, relay.TrackCollection, "3lqk7lk5g2423", c, "3lqk7lk5g2424")
+			var rej *validate.RejectError
+			if !errors.As(err, &rej) || rej.Reason != tc.reason {
+				t.Fatalf("readTrack = %v, want a %s rejection", err, tc.reason)
+			}
+		})
+	}
 }

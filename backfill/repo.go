@@ -157,7 +157,7 @@ func fetchRepo(ctx context.Context, client *http.Client, ident *identity.Identit
 		return nil, fmt.Errorf("reading the tree of %s: %w", did, err)
 	}
 	for _, e := range entries {
-		t, err := readTrack(ctx, r, did, e.collection, e.rkey, e.val, snap.rev)
+		t, err := readTrack(r, did, e.collection, e.rkey, e.val, snap.rev)
 		if err != nil {
 			var rej *validate.RejectError
 			if errors.As(err, &rej) {
@@ -227,7 +227,7 @@ func mustClient(o outbound.Options) *http.Client {
 
 // readTrack decodes one record block and validates it exactly as a live
 // event's record is.
-func readTrack(ctx context.Context, r *carRepo, did syntax.DID, collection syntax.NSID, rkey string, c cid.Cid, rev string) (*relay.Track, error) {
+func readTrack(r *carRepo, did syntax.DID, collection syntax.NSID, rkey string, c cid.Cid, rev string) (*relay.Track, error) {
 	uri := "at://" + did.String() + "/" + collection.String() + "/" + rkey
 	rk, err := syntax.ParseRecordKey(rkey)
 	if err != nil {
@@ -236,6 +236,14 @@ func readTrack(ctx context.Context, r *carRepo, did syntax.DID, collection synta
 	blk, ok := r.record(c)
 	if !ok {
 		return nil, fmt.Errorf("record block of %s (%s) not in the CAR", uri, c)
+	}
+	// Refused before decoding, as the live path refuses a record over the
+	// cap before parsing it: CBOR is never larger than the record's JSON,
+	// so nothing this refuses would pass validate, and the decoder (which
+	// recurses without a depth bound) never sees more than the cap.
+	if len(blk) > validate.MaxRecordBytes {
+		return nil, &validate.RejectError{Reason: validate.ReasonTooLarge, Subject: uri,
+			Err: fmt.Errorf("record block is %d bytes, over %d", len(blk), validate.MaxRecordBytes)}
 	}
 	rec, err := atdata.UnmarshalCBOR(blk)
 	if err != nil {

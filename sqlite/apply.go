@@ -45,15 +45,21 @@ func (s *Store) ApplyBatch(ctx context.Context, events []relay.Event, cursor int
 	if err := tx.Commit(); err != nil {
 		return relay.ApplyResult{}, fmt.Errorf("committing apply transaction: %w", err)
 	}
-	// Only once committed: a batch that rolls back is applied again, and
-	// must find the accounts as they were.
+	a.committed(s.recent)
+	return res, nil
+}
+
+// committed carries what the transaction learned of accounts without rows
+// into the store's memory of them, and forgets the accounts that got a row.
+// Only once committed: a batch that rolls back is applied again, and must
+// find the accounts as they were. Every write path calls it after Commit.
+func (a *applier) committed(r *recentAccounts) {
 	for did, st := range a.pending {
-		s.recent.put(did, st)
+		r.put(did, st)
 	}
 	for _, did := range a.created {
-		s.recent.drop(did)
+		r.drop(did)
 	}
-	return res, nil
 }
 
 type applier struct {

@@ -274,8 +274,13 @@ func (s *Store) ResyncRepo(ctx context.Context, did syntax.DID, rev, handle stri
 	// on the live path.
 	a := applier{tx: tx, now: time.Now().UnixMicro(), stmts: map[string]*sql.Stmt{}, recent: s.recent}
 
-	if _, err := a.identity(ctx, &relay.Event{Kind: relay.IdentityUpdate, DID: did, Handle: handle}); err != nil {
-		return res, err
+	// Only a handle: an empty one means the snapshot's handle did not
+	// verify, not (as on the live path) that the DID document changed, so
+	// it must not reset the resolver's lookups and their backoff.
+	if handle != "" {
+		if _, err := a.identity(ctx, &relay.Event{Kind: relay.IdentityUpdate, DID: did, Handle: handle}); err != nil {
+			return res, err
+		}
 	}
 	type key struct{ collection, rkey string }
 	// What the store shows now, so an unchanged record (same CID) only has
@@ -354,12 +359,6 @@ ON CONFLICT (did) DO UPDATE SET state = excluded.state, records = excluded.recor
 	if err := tx.Commit(); err != nil {
 		return res, fmt.Errorf("committing resync of %s: %w", did, err)
 	}
-	// As ApplyBatch does, once committed.
-	for d, st := range a.pending {
-		s.recent.put(d, st)
-	}
-	for _, d := range a.created {
-		s.recent.drop(d)
-	}
+	a.committed(s.recent)
 	return res, nil
 }

@@ -244,3 +244,26 @@ func TestMigrateV1HandleRecheck(t *testing.T) {
 		t.Errorf("the resolver's listing does not use actors_handle_due: %s", plan.String())
 	}
 }
+
+// TestResyncWithoutHandleKeepsLookups: a backfill snapshot whose handle did
+// not verify passes "" to ResyncRepo. That says nothing about the DID
+// document, so it must neither mark a recheck (resetting the resolver's
+// backoff at every backfill) nor clear the handle shown.
+func TestResyncWithoutHandleKeepsLookups(t *testing.T) {
+	s := openTest(t)
+	ctx := context.Background()
+	past := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	ev := put(alice, rk1, rev1, "a", past)
+	apply(t, s, ev, identity(alice, "alice.example.com"))
+	tr := *ev.Track
+	tr.Rev = rev2
+	if _, err := s.ResyncRepo(ctx, alice, rev2, "", []syntax.NSID{relay.TrackCollection}, []*relay.Track{&tr}); err != nil {
+		t.Fatal(err)
+	}
+	if a, ok := dueOf(t, s, alice, time.Now()); ok {
+		t.Errorf("a resync without a handle made alice due for a lookup: %+v", a)
+	}
+	if h := handleOf(t, s, alice, rk1); h != "alice.example.com" {
+		t.Errorf("handle after a resync without one = %q, want alice.example.com kept", h)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"github.com/bluesky-social/indigo/atproto/syntax"
 
 	"github.com/relaymusic/relay"
+	"github.com/relaymusic/relay/validate"
 )
 
 // maxTrackURIs bounds getTracks' uris, as its lexicon does.
@@ -155,7 +156,7 @@ func (s *Server) getArtist(ctx context.Context, r *http.Request) (any, error) {
 	out := ArtistViewDetailed{ArtistView: artistView(*a), Albums: make([]AlbumView, 0, len(albums))}
 	for _, al := range albums {
 		v := AlbumView{Name: al.Name, TrackCount: al.TrackCount}
-		if isHTTPS(al.ImageURL) {
+		if validate.IsHTTPS(al.ImageURL) {
 			v.ImageURL = al.ImageURL
 		}
 		out.Albums = append(out.Albums, v)

@@ -1,5 +1,5 @@
 // Package appview is relay's HTTP face: the XRPC queries defined by the
-// app.relay.feed lexicons, the health endpoint and the Prometheus metrics.
+// app.relay.feed and app.relay.actor lexicons, the health endpoint and the Prometheus metrics.
 //
 // It reads only: tracks from the store, hits from the search index. Every bad
 // parameter is an XRPC error ({"error":"InvalidRequest","message":...}, HTTP

@@ -4,21 +4,15 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"net/url"
 
 	"github.com/goccy/go-json"
 
 	"github.com/relaymusic/relay"
+	"github.com/relaymusic/relay/lexicons"
+	"github.com/relaymusic/relay/validate"
 )
 
 const (
-	// maxRecordDepth is the deepest nesting a served record may have. The
-	// parser rejects deeper records as they arrive; rows stored before it
-	// did may still be deeper.
-	maxRecordDepth = 32
-	// maxStoredRecordBytes is the parser's cap on a record (64 KiB); a
-	// stored row over it predates the cap and is not decoded at all.
-	maxStoredRecordBytes = 64 << 10
 	// maxServedRecordBytes caps one view's record as served. A record over
 	// it is served with its known lexicon fields only, description
 	// excepted; that bounds a page of 100 views (a record of 64 KiB of
@@ -79,10 +73,10 @@ func encodeRecord(rec map[string]any) (json.RawMessage, bool) {
 // goccy's decoder and encoder both replace it with U+FFFD, as encoding/json
 // does (TestServedRecord holds them to it).
 func decodeRecord(raw []byte) (map[string]any, error) {
-	if len(raw) > maxStoredRecordBytes {
-		return nil, fmt.Errorf("record is %d bytes, over %d", len(raw), maxStoredRecordBytes)
+	if len(raw) > validate.MaxRecordBytes {
+		return nil, fmt.Errorf("record is %d bytes, over %d", len(raw), validate.MaxRecordBytes)
 	}
-	longNumber, err := scanRecord(raw, maxRecordDepth)
+	longNumber, err := scanRecord(raw, lexicons.MaxDepth)
 	if err != nil {
 		return nil, err
 	}
@@ -108,7 +102,7 @@ func decodeRecord(raw []byte) (map[string]any, error) {
 	}
 	for _, k := range urlFields {
 		if v, ok := rec[k]; ok {
-			if s, _ := v.(string); !isHTTPS(s) {
+			if s, _ := v.(string); !validate.IsHTTPS(s) {
 				delete(rec, k)
 			}
 		}
@@ -183,9 +177,4 @@ func liftedRecord(t *relay.Track) map[string]any {
 		rec["features"] = t.Features
 	}
 	return rec
-}
-
-func isHTTPS(raw string) bool {
-	u, err := url.Parse(raw)
-	return err == nil && u.Scheme == "https" && u.Host != ""
 }

@@ -14,6 +14,8 @@ import (
 	_ "github.com/mattn/go-sqlite3" // the store's own driver, to write old rows
 
 	"github.com/relaymusic/relay"
+	"github.com/relaymusic/relay/lexicons"
+	"github.com/relaymusic/relay/validate"
 )
 
 const goodRecord = `{"$type":"app.relay.track","title":"Jóga","artist":"Björk","audioUrl":"https://audio.example/1.mp3","fileType":"mp3","duration":305,"createdAt":"2026-01-02T03:04:05.000Z"`
@@ -43,14 +45,14 @@ func TestServedRecord(t *testing.T) {
 		{"http audio dropped", strings.Replace(goodRecord, "https://audio", "http://audio", 1) + `}`, map[string]any{"title": "Jóga"}, []string{"audioUrl"}, ""},
 		{"invalid utf-8 replaced", goodRecord + ",\"note\":\"a\xffb\",\"k\xfe\":1}", map[string]any{"note": "a\uFFFDb", "k\uFFFD": 1.0}, nil, ""},
 		{"deep nesting replaced", goodRecord + `,"x":` + deep(40) + `}`, map[string]any{"title": "lifted"}, []string{"x"}, ""},
-		{"nesting at the bound kept", goodRecord + `,"x":` + deep(maxRecordDepth-2) + `}`, map[string]any{"title": "Jóga"}, nil, ""},
+		{"nesting at the bound kept", goodRecord + `,"x":` + deep(lexicons.MaxDepth-2) + `}`, map[string]any{"title": "Jóga"}, nil, ""},
 		{"brackets in strings are not nesting", goodRecord + `,"x":"` + strings.Repeat("[{", 100) + `\""}`, map[string]any{"title": "Jóga"}, nil, ""},
 		{"unknown fields over the cap dropped", goodRecord + `,"junk":"` + strings.Repeat("j", 60<<10) + `"}`, map[string]any{"title": "Jóga", "duration": 305.0}, []string{"junk"}, ""},
 		{"description over the cap dropped", goodRecord + `,"description":"` + strings.Repeat("d", 20<<10) + `"}`, map[string]any{"title": "Jóga"}, []string{"description"}, ""},
 		{"not json replaced", `{"title":`, map[string]any{"title": "lifted", "$type": relay.TrackCollection}, nil, ""},
 		{"not an object replaced", `[1,2,3]`, map[string]any{"title": "lifted"}, nil, ""},
 		{"null replaced", `null`, map[string]any{"title": "lifted"}, nil, ""},
-		{"over the stored cap replaced", goodRecord + `,"junk":"` + strings.Repeat("j", maxStoredRecordBytes) + `"}`, map[string]any{"title": "lifted"}, []string{"junk"}, ""},
+		{"over the stored cap replaced", goodRecord + `,"junk":"` + strings.Repeat("j", validate.MaxRecordBytes) + `"}`, map[string]any{"title": "lifted"}, []string{"junk"}, ""},
 		{"empty replaced", ``, map[string]any{"title": "lifted", "artist": "lifted artist", "audioUrl": "https://audio.example/lifted.mp3"}, nil, ""},
 	}
 	for _, tc := range cases {

@@ -227,7 +227,7 @@ func (s *Server) handleRoot(w http.ResponseWriter, r *http.Request) {
 	var b strings.Builder
 	b.WriteString("relay discovery service " + s.version + "\n\n")
 	b.WriteString("GET /xrpc/app.relay.feed.getDiscoveryFeed?limit=&cursor=\n")
-	b.WriteString("GET /xrpc/app.relay.feed.searchTracks?q=&sort=relevance|newest&limit=&cursor=\n")
+	b.WriteString("GET /xrpc/app.relay.feed.searchTracks?q=&sort=top|latest&limit=&cursor=\n")
 	b.WriteString("GET /xrpc/app.relay.feed.getTracks?uris=&uris=\n")
 	b.WriteString("GET /xrpc/app.relay.feed.getArtistFeed?actor=&album=&limit=&cursor=\n")
 	b.WriteString("GET /xrpc/app.relay.actor.getArtist?actor=\n")

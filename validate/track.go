@@ -51,7 +51,7 @@ func Track(did syntax.DID, rkey syntax.RecordKey, rev, cid string, raw []byte) (
 	// from the validated data rather than decoding the JSON a second time.
 	audioURL := str(rec, "audioUrl")
 	// Record text is untrusted: the player only ever fetches https audio.
-	if !isHTTPS(audioURL) {
+	if !IsHTTPS(audioURL) {
 		return nil, Reject(ReasonInsecureURL, subject, errors.New("audioUrl is not an https URL"))
 	}
 	created, err := syntax.ParseDatetime(str(rec, "createdAt"))
@@ -93,7 +93,7 @@ func Track(did syntax.DID, rkey syntax.RecordKey, rev, cid string, raw []byte) (
 	}
 	// A cover that is not https is left out of views rather than failing the
 	// whole track.
-	if u := str(rec, "imageUrl"); isHTTPS(u) {
+	if u := str(rec, "imageUrl"); IsHTTPS(u) {
 		t.ImageURL = u
 	}
 	return t, nil
@@ -104,7 +104,9 @@ func str(m map[string]any, key string) string {
 	return s
 }
 
-func isHTTPS(raw string) bool {
+// IsHTTPS reports whether raw is an https URL with a host: the rule for
+// every URL of a record that relay lets into a src or an href.
+func IsHTTPS(raw string) bool {
 	u, err := url.Parse(raw)
 	return err == nil && u.Scheme == "https" && u.Host != ""
 }

@@ -109,6 +109,22 @@ func backfillConfig(c *cli.Context, store *sqlite.Store) (backfill.Config, error
 	return cfg, nil
 }
 
+// directoryClient is the client identity lookups go through: the PLC
+// directory (--plc-url) is the operator's and trusted; did:web documents
+// and handle well-known files are named by anyone and get outbound's rules.
+func directoryClient(c *cli.Context, timeout time.Duration) (*http.Client, error) {
+	client, err := outbound.New(outbound.Options{
+		AllowPrivateNetwork: c.Bool("allow-private-network"),
+		Trusted:             []string{c.String("plc-url")},
+		Timeout:             timeout,
+		MaxBody:             1 << 20, // a DID document is a few KB
+	})
+	if err != nil {
+		return nil, fmt.Errorf("--plc-url: %w", err)
+	}
+	return client, nil
+}
+
 // outboundClients are the clients for what DID documents name: one for
 // identity (did:plc from the configured directory, trusted; did:web and
 // handle well-known files, not), one for getRepo (the PDS endpoints DID
@@ -116,14 +132,8 @@ func backfillConfig(c *cli.Context, store *sqlite.Store) (backfill.Config, error
 // trusted).
 func outboundClients(c *cli.Context) (dir, repos *http.Client, err error) {
 	allow := c.Bool("allow-private-network")
-	dir, err = outbound.New(outbound.Options{
-		AllowPrivateNetwork: allow,
-		Trusted:             []string{c.String("plc-url")},
-		Timeout:             30 * time.Second,
-		MaxBody:             1 << 20, // a DID document is a few KB
-	})
-	if err != nil {
-		return nil, nil, fmt.Errorf("--plc-url: %w", err)
+	if dir, err = directoryClient(c, 30*time.Second); err != nil {
+		return nil, nil, err
 	}
 	trusted := append(append([]string{}, c.StringSlice("pds")...), c.StringSlice("atproto-relay")...)
 	repos, err = outbound.New(outbound.Options{

@@ -19,7 +19,6 @@ import (
 	"github.com/relaymusic/relay/datadir"
 	"github.com/relaymusic/relay/handles"
 	"github.com/relaymusic/relay/indexer"
-	"github.com/relaymusic/relay/outbound"
 	"github.com/relaymusic/relay/search"
 	"github.com/relaymusic/relay/sqlite"
 )
@@ -169,14 +168,9 @@ func runServe(c *cli.Context) error {
 // its cache, over outbound's client: a handle's well-known host and a did:web
 // host are named by anyone; the PLC directory is the operator's.
 func handleResolver(c *cli.Context, store *sqlite.Store, m *handles.Metrics, log *slog.Logger) (*handles.Resolver, error) {
-	client, err := outbound.New(outbound.Options{
-		AllowPrivateNetwork: c.Bool("allow-private-network"),
-		Trusted:             []string{c.String("plc-url")},
-		Timeout:             10 * time.Second,
-		MaxBody:             1 << 20, // a DID document is a few KB
-	})
+	client, err := directoryClient(c, 10*time.Second)
 	if err != nil {
-		return nil, fmt.Errorf("--plc-url: %w", err)
+		return nil, err
 	}
 	base := &identity.BaseDirectory{
 		PLCURL:                c.String("plc-url"),

@@ -98,7 +98,10 @@ func New(cfg Config) *Indexer {
 			cfg.Subscriber.Collections = append(cfg.Subscriber.Collections, c.String())
 		}
 	}
-	return &Indexer{cfg: cfg, sub: NewSubscriber(cfg.Subscriber, cfg.Log), log: cfg.Log, rej: newRejectLog(cfg.Log)}
+	sub := NewSubscriber(cfg.Subscriber, cfg.Log)
+	// One limiter for every reason, the wire's and the records', so that
+	// "a line a minute per reason" holds whichever side rejects.
+	return &Indexer{cfg: cfg, sub: sub, log: cfg.Log, rej: sub.rej}
 }
 
 // Status is the ingest state shown on /xrpc/_health.

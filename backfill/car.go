@@ -247,11 +247,6 @@ func (w *mstWalk) node(c cid.Cid, depth int) error {
 	if _, ok := w.seen[k]; ok {
 		return fmt.Errorf("%w: %s", errMSTShared, c)
 	}
-	// Cannot pass maxBlocks while each node is distinct and stored, but
-	// the cap is stated here so it holds whatever the block map does.
-	if len(w.seen) >= w.cr.lim.maxBlocks {
-		return fmt.Errorf("%w: over %d nodes", errMSTBad, w.cr.lim.maxBlocks)
-	}
 	w.seen[k] = struct{}{}
 	raw, ok := w.cr.blocks[k]
 	if !ok {

@@ -48,10 +48,29 @@ func (hs *hosts) get(name string) *host {
 	defer hs.mu.Unlock()
 	h, ok := hs.m[name]
 	if !ok {
+		if len(hs.m) >= sweepHosts {
+			hs.sweep(time.Now())
+		}
 		h = &host{sem: make(chan struct{}, hs.perHost), limiter: rate.NewLimiter(rate.Limit(hs.rps), 1)}
 		hs.m[name] = h
 	}
 	return h
+}
+
+// sweepHosts is how many hosts the map holds before idle ones are dropped:
+// the hosts come from DID documents, which anyone can write, so the map
+// must not keep one entry per host ever named.
+const sweepHosts = 4096
+
+// sweep drops the hosts whose limits hold no state: no call in flight, no
+// pause running, and a full rate bucket (a host made again starts the
+// same). The caller holds hs.mu.
+func (hs *hosts) sweep(now time.Time) {
+	for name, h := range hs.m {
+		if len(h.sem) == 0 && !h.paused.After(now) && h.limiter.TokensAt(now) >= 1 {
+			delete(hs.m, name)
+		}
+	}
 }
 
 // acquire waits for a slot on the host; release gives it back.

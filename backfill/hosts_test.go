@@ -3,6 +3,7 @@ package backfill
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 )
@@ -50,5 +51,35 @@ func TestHostsPortsShareLimit(t *testing.T) {
 				r2()
 			}
 		})
+	}
+}
+
+// TestHostsBounded: DID documents can name any number of hosts; the map of
+// per-host limits drops idle hosts past sweepHosts instead of keeping one
+// entry per host ever named, and keeps a host with a call in flight.
+func TestHostsBounded(t *testing.T) {
+	hs := newHosts(2, 1000)
+	ctx := context.Background()
+	busy, err := hs.acquire(ctx, "busy.example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy()
+	for i := range 3 * sweepHosts {
+		release, err := hs.acquire(ctx, fmt.Sprintf("pds%d.example.com", i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		release()
+	}
+	hs.mu.Lock()
+	n := len(hs.m)
+	_, kept := hs.m["busy.example.com"]
+	hs.mu.Unlock()
+	if n > sweepHosts+1 {
+		t.Errorf("%d hosts held after %d distinct ones, want at most %d", n, 3*sweepHosts, sweepHosts+1)
+	}
+	if !kept {
+		t.Error("the host with a call in flight was dropped")
 	}
 }

@@ -30,7 +30,7 @@ const userAgent = "relay-backfill (+https://github.com/relaymusic/relay)"
 // maxListBytes caps one listing page (a thousand repos is ~150 KB).
 const maxListBytes = 16 << 20
 
-// newClient is a client for a host the operator named (--relay, --pds):
+// newClient is a client for a host the operator named (--atproto-relay, --pds):
 // trusted as given, still bounded in time and size.
 func newClient(host string) *atclient.APIClient {
 	host = strings.TrimRight(host, "/")

@@ -128,7 +128,7 @@ func directoryClient(c *cli.Context, timeout time.Duration) (*http.Client, error
 // outboundClients are the clients for what DID documents name: one for
 // identity (did:plc from the configured directory, trusted; did:web and
 // handle well-known files, not), one for getRepo (the PDS endpoints DID
-// documents declare, not trusted; the hosts named by --pds and --relay,
+// documents declare, not trusted; the hosts named by --pds and --atproto-relay,
 // trusted).
 func outboundClients(c *cli.Context) (dir, repos *http.Client, err error) {
 	allow := c.Bool("allow-private-network")
@@ -144,7 +144,7 @@ func outboundClients(c *cli.Context) (dir, repos *http.Client, err error) {
 		MaxBody: math.MaxInt64,
 	})
 	if err != nil {
-		return nil, nil, fmt.Errorf("--pds or --relay: %w", err)
+		return nil, nil, fmt.Errorf("--pds or --atproto-relay: %w", err)
 	}
 	return dir, repos, nil
 }

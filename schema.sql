@@ -29,6 +29,7 @@ CREATE TABLE IF NOT EXISTS tracks (
 	created_at  INTEGER NOT NULL DEFAULT 0,    -- unix microseconds, as the record claims
 	indexed_at  INTEGER NOT NULL,              -- unix microseconds, first seen here
 	sort_at     INTEGER NOT NULL,              -- min(created_at, indexed_at)
+	audio_missing INTEGER NOT NULL DEFAULT 0,  -- 1: the audio checker found audio_url gone (audio_checks); hidden, not deleted
 	PRIMARY KEY (did, collection, rkey)
 );
 
@@ -103,3 +104,34 @@ CREATE INDEX IF NOT EXISTS tracks_artist ON tracks (did, sort_at, collection, rk
 -- Handle lookups (getArtist, getArtistFeed by handle). Handles are
 -- case-insensitive; the lookup lowers the one asked.
 CREATE INDEX IF NOT EXISTS actors_handle ON actors (lower(handle)) WHERE handle != '';
+
+-- Plays counted by GET /play, per track per hour (unix seconds / 3600). A
+-- listener counts once per track per 30 minutes; no client address, nor
+-- anything derived from one, is stored here. getTrending sums the hours of
+-- its window.
+CREATE TABLE IF NOT EXISTS plays (
+	did        TEXT    NOT NULL,
+	collection TEXT    NOT NULL,
+	rkey       TEXT    NOT NULL,
+	hour       INTEGER NOT NULL,
+	count      INTEGER NOT NULL DEFAULT 0,
+	PRIMARY KEY (did, collection, rkey, hour)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS plays_hour ON plays (hour);
+
+-- The audio checker's memory of each track's audio_url: whether it answered
+-- and when to ask again. A track whose audio answered 404 or 410 twice is
+-- marked tracks.audio_missing until a recheck finds it; network errors
+-- never hide one.
+CREATE TABLE IF NOT EXISTS audio_checks (
+	did        TEXT    NOT NULL,
+	collection TEXT    NOT NULL,
+	rkey       TEXT    NOT NULL,
+	audio_url  TEXT    NOT NULL,           -- the URL checked; a changed one is checked afresh
+	status     TEXT    NOT NULL DEFAULT '', -- '' not checked yet; ok; missing; unreachable
+	misses     INTEGER NOT NULL DEFAULT 0,  -- 404/410 answers in a row
+	checked_at INTEGER NOT NULL DEFAULT 0,  -- unix microseconds
+	next_at    INTEGER NOT NULL DEFAULT 0,  -- unix microseconds
+	PRIMARY KEY (did, collection, rkey)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS audio_checks_due ON audio_checks (next_at);

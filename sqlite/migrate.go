@@ -18,7 +18,9 @@ import (
 //	2: actors.handle_recheck, and the resolver's index covers rechecks.
 //	3: a track is its at-uri: tracks keyed (did, collection, rkey), the feed
 //	   index and the outbox carry the collection.
-const schemaVersion = 3
+//	4: tracks.audio_missing; the plays and audio_checks tables (new tables
+//	   are made by the schema itself).
+const schemaVersion = 4
 
 // migrate brings a database made under an older schema up to the current
 // one, in one transaction with the version bump (SQLite's DDL is
@@ -60,6 +62,19 @@ func migrate(ctx context.Context, db *sql.DB) error {
 	if hasTracks && !hasCollection {
 		if err := tracksWithCollection(ctx, tx); err != nil {
 			return err
+		}
+	}
+	// Version 4's column. Version 3's rebuild above made tracks without it
+	// too, so this goes by the shape as well.
+	if hasTracks {
+		hasAudio, err := hasColumn(ctx, tx, "tracks", "audio_missing")
+		if err != nil {
+			return err
+		}
+		if !hasAudio {
+			if _, err := tx.ExecContext(ctx, `ALTER TABLE tracks ADD COLUMN audio_missing INTEGER NOT NULL DEFAULT 0`); err != nil {
+				return fmt.Errorf("migrating tracks to audio checks: %w", err)
+			}
 		}
 	}
 	hasActors, err := hasTable(ctx, tx, "actors")

@@ -156,7 +156,7 @@ func (s *Server) getArtist(ctx context.Context, r *http.Request) (any, error) {
 	out := ArtistViewDetailed{ArtistView: artistView(*a), Albums: make([]AlbumView, 0, len(albums))}
 	for _, al := range albums {
 		v := AlbumView{Name: al.Name, TrackCount: al.TrackCount}
-		if validate.IsHTTPS(al.ImageURL) {
+		if validate.IsMediaURL(al.ImageURL) {
 			v.ImageURL = al.ImageURL
 		}
 		out.Albums = append(out.Albums, v)

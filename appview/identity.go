@@ -21,13 +21,14 @@ type ServiceIdentity struct {
 // NewServiceIdentity checks that did is a did:web of the host of publicURL
 // (a host-level did:web: its document is what /.well-known/did.json
 // serves) and that publicURL is an https origin (http only on loopback, for
-// local test networks). Both empty: no identity, nil and no error.
+// local test networks). No did: no identity, nil, once publicURL (which
+// also names the instance's own media origin) is checked.
 func NewServiceIdentity(did, publicURL string) (*ServiceIdentity, error) {
 	if did == "" && publicURL == "" {
 		return nil, nil
 	}
-	if did == "" || publicURL == "" {
-		return nil, fmt.Errorf("service identity: --service-did and --public-url go together")
+	if publicURL == "" {
+		return nil, fmt.Errorf("service identity: --service-did needs --public-url")
 	}
 	u, err := url.Parse(publicURL)
 	if err != nil || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" || strings.Trim(u.Path, "/") != "" {
@@ -35,6 +36,9 @@ func NewServiceIdentity(did, publicURL string) (*ServiceIdentity, error) {
 	}
 	if u.Scheme != "https" && !(u.Scheme == "http" && isLoopbackHost(u.Hostname())) {
 		return nil, fmt.Errorf("service identity: public url %q must be https (http only on loopback)", publicURL)
+	}
+	if did == "" {
+		return nil, nil
 	}
 	d, err := syntax.ParseDID(did)
 	if err != nil || d.Method() != "web" {

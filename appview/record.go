@@ -102,7 +102,7 @@ func decodeRecord(raw []byte) (map[string]any, error) {
 	}
 	for _, k := range urlFields {
 		if v, ok := rec[k]; ok {
-			if s, _ := v.(string); !validate.IsHTTPS(s) {
+			if s, _ := v.(string); !validate.IsMediaURL(s) {
 				delete(rec, k)
 			}
 		}

@@ -50,8 +50,9 @@ func Track(did syntax.DID, rkey syntax.RecordKey, rev, cid string, raw []byte) (
 	// The lexicon has checked every type below; read the fields straight
 	// from the validated data rather than decoding the JSON a second time.
 	audioURL := str(rec, "audioUrl")
-	// Record text is untrusted: the player only ever fetches https audio.
-	if !IsHTTPS(audioURL) {
+	// Record text is untrusted: the player only ever fetches https audio
+	// (or this instance's own, see TrustOrigin).
+	if !IsMediaURL(audioURL) {
 		return nil, Reject(ReasonInsecureURL, subject, errors.New("audioUrl is not an https URL"))
 	}
 	created, err := syntax.ParseDatetime(str(rec, "createdAt"))
@@ -93,7 +94,7 @@ func Track(did syntax.DID, rkey syntax.RecordKey, rev, cid string, raw []byte) (
 	}
 	// A cover that is not https is left out of views rather than failing the
 	// whole track.
-	if u := str(rec, "imageUrl"); IsHTTPS(u) {
+	if u := str(rec, "imageUrl"); IsMediaURL(u) {
 		t.ImageURL = u
 	}
 	return t, nil

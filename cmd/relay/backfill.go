@@ -18,7 +18,13 @@ import (
 	"github.com/relaymusic/relay/datadir"
 	"github.com/relaymusic/relay/outbound"
 	"github.com/relaymusic/relay/sqlite"
+	"github.com/relaymusic/relay/validate"
 )
+
+// publicURLFlag is the instance's public origin: the endpoint of its
+// did:web document (serve) and the origin under which its own media URLs
+// are valid besides https ones (serve and backfill: validate.TrustOrigin).
+var publicURLFlag = &cli.StringFlag{Name: "public-url", Usage: "the appview's public origin (https; http on loopback), the endpoint its did:web document names and the origin of its own media", EnvVars: []string{"RELAY_PUBLIC_URL"}}
 
 // backfillFlags are shared by `relay backfill` and `relay serve --backfill`.
 var backfillFlags = []cli.Flag{
@@ -42,8 +48,12 @@ var backfillCommand = &cli.Command{
 	Description: "Repos come from --atproto-relay (default the public ATProto relay), --pds or --did. Progress is kept in SQLite:\n" +
 		"a run that is interrupted continues where it stopped. A running relay serve on the same --data-dir\n" +
 		"picks the tracks up into search; otherwise the next start does.",
-	Flags: append([]cli.Flag{dataDirFlag}, backfillFlags...),
+	Flags: append([]cli.Flag{dataDirFlag, publicURLFlag}, backfillFlags...),
 	Action: func(c *cli.Context) error {
+		// The records a relay serve with this --public-url accepts.
+		if err := validate.TrustOrigin(c.String("public-url")); err != nil {
+			return err
+		}
 		// The store alone: a running relay serve holds the index.
 		dd, err := datadir.Open(c.Context, c.String("data-dir"))
 		if err != nil {

@@ -42,7 +42,7 @@ var serveCommand = &cli.Command{
 		&cli.StringFlag{Name: "pprof-listen", Usage: "if set, serve Go's pprof profiles on this address (keep it on loopback)", EnvVars: []string{"RELAY_PPROF_LISTEN"}},
 		&cli.DurationFlag{Name: "index-poll", Value: time.Second, Usage: "how often the search index polls the outbox for changes written by other processes", EnvVars: []string{"RELAY_INDEX_POLL"}},
 		&cli.StringFlag{Name: "service-did", Usage: "the service's did:web (of --public-url's host), served at /.well-known/did.json", EnvVars: []string{"RELAY_SERVICE_DID"}},
-		&cli.StringFlag{Name: "public-url", Usage: "the appview's public origin (https; http on loopback), the endpoint its did:web document names and the origin of its own media", EnvVars: []string{"RELAY_PUBLIC_URL"}},
+		publicURLFlag,
 		&cli.BoolFlag{Name: "resolve-handles", Value: true, Usage: "look up, in the background through --plc-url, the handles of artists whose identity events came before their first track", EnvVars: []string{"RELAY_RESOLVE_HANDLES"}},
 	},
 	Action: runServe,

@@ -135,3 +135,48 @@ CREATE TABLE IF NOT EXISTS audio_checks (
 	PRIMARY KEY (did, collection, rkey)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS audio_checks_due ON audio_checks (next_at);
+
+-- Sessions of the instance's own users (package auth). A bearer token or a
+-- cookie is shown to its holder once and kept here only as its SHA-256, so
+-- a copy of the file logs nobody in. pds holds what writing to the user's
+-- PDS needs: an app-password session's tokens (JSON), or, for OAuth, the
+-- session id of oauth_sessions. Revoked and expired rows are pruned.
+CREATE TABLE IF NOT EXISTS auth_sessions (
+	token_hash  TEXT    PRIMARY KEY,       -- hex SHA-256 of the token
+	kind        TEXT    NOT NULL,          -- token (the upload API's bearer) or cookie (the web UI)
+	method      TEXT    NOT NULL,          -- password or oauth
+	did         TEXT    NOT NULL,
+	handle      TEXT    NOT NULL DEFAULT '',
+	pds         TEXT    NOT NULL DEFAULT '',
+	created_at  INTEGER NOT NULL,          -- unix microseconds
+	expires_at  INTEGER NOT NULL,          -- unix microseconds
+	revoked     INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS auth_sessions_did ON auth_sessions (did);
+CREATE INDEX IF NOT EXISTS auth_sessions_expiry ON auth_sessions (expires_at);
+
+-- indigo's OAuth client state (oauth.ClientAuthStore): sessions with their
+-- DPoP keys and tokens, and pending authorization requests (state, PKCE
+-- verifier), each as the JSON indigo gives.
+CREATE TABLE IF NOT EXISTS oauth_sessions (
+	did        TEXT    NOT NULL,
+	session_id TEXT    NOT NULL,
+	data       TEXT    NOT NULL,
+	updated_at INTEGER NOT NULL,
+	PRIMARY KEY (did, session_id)
+);
+CREATE TABLE IF NOT EXISTS oauth_requests (
+	state      TEXT    PRIMARY KEY,
+	data       TEXT    NOT NULL,
+	created_at INTEGER NOT NULL
+);
+
+-- Uploads by the instance's users, for the per-user hourly limits (count
+-- and bytes) of the publish endpoint; rows older than the window are
+-- pruned.
+CREATE TABLE IF NOT EXISTS uploads (
+	did        TEXT    NOT NULL,
+	at         INTEGER NOT NULL,           -- unix microseconds
+	bytes      INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS uploads_did_at ON uploads (did, at);

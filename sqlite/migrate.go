@@ -20,7 +20,9 @@ import (
 //	   index and the outbox carry the collection.
 //	4: tracks.audio_missing; the plays and audio_checks tables (new tables
 //	   are made by the schema itself).
-const schemaVersion = 4
+//	5: auth_sessions, oauth_sessions, oauth_requests and uploads (new
+//	   tables only).
+const schemaVersion = 5
 
 // migrate brings a database made under an older schema up to the current
 // one, in one transaction with the version bump (SQLite's DDL is

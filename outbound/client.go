@@ -2,6 +2,8 @@ package outbound
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
@@ -37,6 +39,9 @@ type Options struct {
 	MaxRedirects int
 	// UserAgent is set on requests that carry none.
 	UserAgent string
+	// RootCAs, when set, replaces the system's roots: for tests against a
+	// loopback TLS server (httptest's certificate).
+	RootCAs *x509.CertPool
 }
 
 // Timeouts of the parts of an exchange; Options.Timeout bounds the whole.
@@ -72,6 +77,11 @@ func New(o Options) (*http.Client, error) {
 	}
 	if !o.AllowPrivateNetwork {
 		t.guarded = newTransport(checkDial)
+	}
+	if o.RootCAs != nil {
+		for _, rt := range []*http.Transport{t.plain, t.guarded} {
+			rt.TLSClientConfig = &tls.Config{RootCAs: o.RootCAs}
+		}
 	}
 	for _, raw := range o.Trusted {
 		u, err := url.Parse(raw)

@@ -42,7 +42,10 @@ import (
 //     most recent first, with counts and an artwork URL of one of them;
 //   - a StoredTrack carries every field of the track as applied (its Record
 //     the same JSON value) and the handle of the artist's last identity
-//     event that had one.
+//     event that had one;
+//   - Trending returns visible tracks with plays in the hours [since,
+//     until), their plays summed, by plays then feed key, both descending,
+//     strictly after the key given (plays.go).
 type Store interface {
 	Feed(ctx context.Context, after *relay.FeedKey, limit int) ([]*relay.StoredTrack, error)
 	Tracks(ctx context.Context, uris []syntax.ATURI) ([]*relay.StoredTrack, error)
@@ -51,6 +54,7 @@ type Store interface {
 	ArtistByHandle(ctx context.Context, handle syntax.Handle) (*relay.Artist, error)
 	ResolveHandle(ctx context.Context, handle syntax.Handle) (syntax.DID, bool, error)
 	Albums(ctx context.Context, did syntax.DID, limit int) ([]relay.Album, error)
+	Trending(ctx context.Context, since, until int64, after *relay.TrendingKey, limit int) ([]*relay.TrendingTrack, error)
 }
 
 // Searcher is what the appview asks of the search index.

@@ -9,6 +9,8 @@ type StoredTrack struct {
 	// Handle is the artist's handle as the store last learned it; empty
 	// when it has none.
 	Handle string
+	// AudioStatus is the audio checker's last word on AudioURL.
+	AudioStatus AudioStatus
 }
 
 // FeedKey is the position of a track in the discovery feed's order: SortAt

@@ -56,9 +56,10 @@ WHERE ` + visible + cond
 	return out, nil
 }
 
-// Tracks returns the visible tracks among uris, in the order given; uris
+// Tracks returns the shown tracks among uris, in the order given; uris
 // that are unknown (of a collection never stored included), deleted or
-// hidden are left out. A uri names the whole key: its collection picks the
+// hidden with their account are left out; a track whose audio is missing
+// is not (its AudioStatus says so). A uri names the whole key: its collection picks the
 // track.
 func (s *Store) Tracks(ctx context.Context, uris []syntax.ATURI) ([]*relay.StoredTrack, error) {
 	if len(uris) == 0 {
@@ -70,7 +71,7 @@ func (s *Store) Tracks(ctx context.Context, uris []syntax.ATURI) ([]*relay.Store
 	}
 	defer conn.Close()
 	stmt, err := conn.PrepareContext(ctx, `SELECT `+trackColumns+` FROM tracks t LEFT JOIN actors a ON a.did = t.did
-WHERE t.did = ? AND t.collection = ? AND t.rkey = ? AND `+visible)
+WHERE t.did = ? AND t.collection = ? AND t.rkey = ? AND `+shown)
 	if err != nil {
 		return nil, fmt.Errorf("preparing track lookup: %w", err)
 	}

@@ -16,10 +16,19 @@ import (
 // tracks t left-joined to actors a.
 const trackColumns = `t.did, t.collection, t.rkey, t.rev, t.cid, t.title, t.artist, t.album, t.genre, t.tags,
 	t.description, t.duration, t.file_type, t.audio_url, t.image_url, t.features, t.record,
-	t.created_at, t.indexed_at, t.sort_at, COALESCE(a.handle, '')`
+	t.created_at, t.indexed_at, t.sort_at, COALESCE(a.handle, ''),
+	CASE WHEN t.audio_missing THEN 'missing' ELSE COALESCE(
+		(SELECT c.status FROM audio_checks c WHERE c.did = t.did AND c.collection = t.collection AND c.rkey = t.rkey), '') END`
 
-// visible is the condition for a track any query may show.
-const visible = `t.deleted = 0 AND COALESCE(a.active, 1) = 1`
+// shown is the condition for a track a lookup by uri may show: live, its
+// account active. A track whose audio is missing is still found by its uri
+// (with audioStatus "missing"), so a shared link says why it will not play.
+const shown = `t.deleted = 0 AND COALESCE(a.active, 1) = 1`
+
+// visible is the condition for a track any list may show (feeds, artists'
+// counts, search through Changes and VisibleTracks): shown, and its audio
+// not found missing by the audio checker (audio.go).
+const visible = shown + ` AND t.audio_missing = 0`
 
 type rowScanner interface {
 	Scan(dest ...any) error
@@ -35,7 +44,7 @@ func scanTrack(r rowScanner) (*relay.StoredTrack, error) {
 	)
 	if err := r.Scan(&did, &coll, &rkey, &t.Rev, &t.CID, &t.Title, &t.Artist, &t.Album, &t.Genre, &tags,
 		&t.Description, &duration, &t.FileType, &t.AudioURL, &t.ImageURL, &feats, &record,
-		&createdAt, &indexedAt, &sortAt, &t.Handle); err != nil {
+		&createdAt, &indexedAt, &sortAt, &t.Handle, &t.AudioStatus); err != nil {
 		return nil, err
 	}
 	// Rows are written only from parsed values, so did, collection and rkey

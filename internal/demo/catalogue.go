@@ -86,13 +86,13 @@ var tracks = []track{
 	{Artist: "mika-solberg", Album: "Café Noir", Title: "Über die Brücke", Tags: []string{"duet"}, Feat: "zoe-kwan", Chord: []float64{eb4, g4, bb4}, DaysAgo: 17},
 
 	{Artist: "jose-almeida", Album: "São Paulo à Noite", Title: "São Paulo à Noite", Tags: []string{"city", "guitar"}, Chord: []float64{a4 / 2, c4, e4, g4}, DaysAgo: 14},
-	{Artist: "jose-almeida", Album: "São Paulo à Noite", Title: "Coração Leve", Tags: []string{"guitar"}, Chord: []float64{d4, f4, a4, c5}, DaysAgo: 13},
+	{Artist: "jose-almeida", Album: "São Paulo à Noite", Title: "Coração Leve", Tags: []string{"guitar"}, Chord: []float64{f4, a4, d4 * 2}, DaysAgo: 13},
 	{Artist: "jose-almeida", Album: "São Paulo à Noite", Title: "Maçã do Amor", Tags: []string{"love"}, Chord: []float64{g4, b4, d4 * 2, f4 * 2}, DaysAgo: 12},
 	{Artist: "jose-almeida", Album: "São Paulo à Noite", Title: "Niño del Mar", Tags: []string{"sea", "guitar"}, Feat: "aurora-lane", Chord: []float64{e4, ab4, b4}, DaysAgo: 11},
 	{Artist: "jose-almeida", Album: "São Paulo à Noite", Title: "Açaí Sunrise", Tags: []string{"morning"}, Chord: []float64{c4, e4, g4, b4}, DaysAgo: 10},
 
 	{Artist: "zoe-kwan", Title: "Łódź at Dawn", Tags: []string{"synth", "morning"}, Chord: []float64{a4, c5, e4 * 2}, DaysAgo: 7},
-	{Artist: "zoe-kwan", Title: "Zoë's Lullaby", Tags: []string{"synth", "calm"}, Chord: []float64{f4, a4, c5}, DaysAgo: 5},
+	{Artist: "zoe-kwan", Title: "Zoë's Lullaby", Tags: []string{"synth", "calm"}, Chord: []float64{bb4 / 2, d4, f4}, DaysAgo: 5},
 	{Artist: "zoe-kwan", Title: "Piñata Pop", Tags: []string{"party"}, Feat: "night-ferns", Chord: []float64{g4, b4, d4 * 2}, DaysAgo: 4},
 	{Artist: "zoe-kwan", Title: "Naïve Machines", Tags: []string{"synth"}, Chord: []float64{d4, fs4, a4, c5}, DaysAgo: 3},
 

@@ -217,6 +217,9 @@ func (d *Demo) Close() error {
 	return nil
 }
 
+// Done is closed when relay serve exits, whoever stopped it.
+func (d *Demo) Done() <-chan struct{} { return d.relay.done }
+
 // RelayPID is relay serve's process id.
 func (d *Demo) RelayPID() int { return d.relay.cmd.Process.Pid }
 

@@ -21,8 +21,9 @@ const (
 func chordWAV(freqs []float64, seconds float64) []byte {
 	n := int(seconds * sampleRate)
 	fade := sampleRate / 20 // 50 ms
-	data := make([]byte, n)
-	for i := range n {
+	wave := make([]float64, n)
+	var peak float64
+	for i := range wave {
 		t := float64(i) / sampleRate
 		var v float64
 		for k, f := range freqs {
@@ -30,15 +31,20 @@ func chordWAV(freqs []float64, seconds float64) []byte {
 			a := 1 / float64(k+1)
 			v += a * (math.Sin(2*math.Pi*f*t) + 0.25*math.Sin(4*math.Pi*f*t))
 		}
-		v /= float64(len(freqs)) * 1.25
+		wave[i] = v
+		peak = max(peak, math.Abs(v))
+	}
+	data := make([]byte, n)
+	for i, v := range wave {
 		env := 1.0
 		if i < fade {
 			env = float64(i) / float64(fade)
 		} else if n-i < fade {
 			env = float64(n-i) / float64(fade)
 		}
-		// 8-bit WAV samples are unsigned, 128 is silence.
-		data[i] = byte(128 + 100*v*env)
+		// 8-bit WAV samples are unsigned, 128 is silence; the peak is
+		// scaled to 110 whatever the number of voices.
+		data[i] = byte(128 + 110*v/peak*env)
 	}
 	var b bytes.Buffer
 	b.Grow(44 + n)

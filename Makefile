@@ -7,7 +7,7 @@ LDFLAGS := -X main.version=$(VERSION)
 DATA_DIR ?= ./data
 LISTEN ?= :8080
 
-.PHONY: build run test vet lint-metrics fuzz bench-ingest bench e2e clean
+.PHONY: build run demo test vet lint-metrics fuzz bench-ingest bench e2e clean
 
 build: bin/relay
 
@@ -18,6 +18,12 @@ bin/relay: $(shell find . -name '*.go' -not -path './.cache/*') go.mod go.sum sc
 # the public jetstream hosts upstream.
 run: bin/relay
 	./bin/relay serve --data-dir $(DATA_DIR) --listen $(LISTEN)
+
+# relay on a local network (internal/testnet) with a small catalogue of
+# sample tracks, for a first look without the public network: prints the
+# URL to open, runs until Ctrl-C. DEMO_PORT changes the port (8080).
+demo: bin/relay
+	$(GO) run ./cmd/relay-demo
 
 test: vet lint-metrics
 	$(GO) test -count=1 -timeout 30m ./...

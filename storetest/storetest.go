@@ -15,6 +15,7 @@ import (
 
 	"github.com/relaymusic/relay"
 	"github.com/relaymusic/relay/appview"
+	"github.com/relaymusic/relay/audiocheck"
 	"github.com/relaymusic/relay/indexer"
 	"github.com/relaymusic/relay/search"
 )
@@ -23,10 +24,11 @@ import (
 // its consumers declare, so a backend that passes Run can be wired in place
 // of SQLite without touching them.
 type Backend interface {
-	indexer.Store // ApplyBatch, Cursor
-	search.Store  // Changes, OutboxSeq, OutboxFloor, PruneOutbox, VisibleTracks
-	appview.Store // Feed, Tracks, ArtistFeed, Artists, ArtistByHandle, Albums
-	Backfill      // backfill.go
+	indexer.Store    // ApplyBatch, Cursor
+	search.Store     // Changes, OutboxSeq, OutboxFloor, PruneOutbox, VisibleTracks
+	appview.Store    // Feed, Tracks, ArtistFeed, Artists, ArtistByHandle, Albums
+	Backfill         // backfill.go
+	audiocheck.Store // SyncAudioChecks, DueAudioChecks, SaveAudioCheck, AudioOutboxCursor
 }
 
 // Run checks the backend that open returns against the store contract
@@ -49,6 +51,7 @@ func Run(t *testing.T, open func(t *testing.T) Backend) {
 		{"lookup", testTracks},
 		{"collections", testCollections},
 		{"artists", testArtists},
+		{"audio", testAudio},
 	} {
 		t.Run(c.name, func(t *testing.T) { c.run(t, open) })
 	}

@@ -80,25 +80,9 @@ const (
 // decodeCursor parses and validates s as a cursor for sort. Every failure
 // wraps ErrBadCursor, since a cursor is client input.
 func decodeCursor(s string, sort Sort) (cursor, error) {
-	var c cursor
-	if len(s) > maxCursorLen {
-		return c, fmt.Errorf("%w: too long", ErrBadCursor)
-	}
-	raw, err := base64.RawURLEncoding.DecodeString(s)
+	c, err := decodeRaw(s)
 	if err != nil {
-		return c, fmt.Errorf("%w: %v", ErrBadCursor, err)
-	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&c); err != nil {
-		return c, fmt.Errorf("%w: %v", ErrBadCursor, err)
-	}
-	if dec.More() {
-		return c, fmt.Errorf("%w: trailing data", ErrBadCursor)
-	}
-	finite := func(v string) bool {
-		f, err := strconv.ParseFloat(v, 64)
-		return err == nil && !math.IsNaN(f) && !math.IsInf(f, 0)
+		return c, err
 	}
 	switch sort {
 	case SortNewest:
@@ -115,15 +99,8 @@ func decodeCursor(s string, sort Sort) (cursor, error) {
 		if !finite(c.After[0]) {
 			return c, fmt.Errorf("%w: bad score %q", ErrBadCursor, c.After[0])
 		}
-		// Cursors are only issued mid-ranking: offset maxRanked is the end.
-		if c.Offset < 1 || c.Offset >= maxRanked {
-			return c, fmt.Errorf("%w: offset %d not in 1..%d", ErrBadCursor, c.Offset, maxRanked-1)
-		}
-		if b, err := hex.DecodeString(c.Query); err != nil || len(b) != queryHashBytes {
-			return c, fmt.Errorf("%w: bad query hash", ErrBadCursor)
-		}
-		if b, err := hex.DecodeString(c.Token); c.Token != "" && (err != nil || len(b) != tokenBytes) {
-			return c, fmt.Errorf("%w: bad token", ErrBadCursor)
+		if err := checkRanked(c); err != nil {
+			return c, err
 		}
 	default:
 		return c, fmt.Errorf("%w: unknown sort", ErrBadCursor)
@@ -134,12 +111,58 @@ func decodeCursor(s string, sort Sort) (cursor, error) {
 	return c, nil
 }
 
+// decodeRaw decodes s, strictly, into a cursor to be validated for its use.
+func decodeRaw(s string) (cursor, error) {
+	var c cursor
+	if len(s) > maxCursorLen {
+		return c, fmt.Errorf("%w: too long", ErrBadCursor)
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return c, fmt.Errorf("%w: %v", ErrBadCursor, err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&c); err != nil {
+		return c, fmt.Errorf("%w: %v", ErrBadCursor, err)
+	}
+	if dec.More() {
+		return c, fmt.Errorf("%w: trailing data", ErrBadCursor)
+	}
+	return c, nil
+}
+
+// finite reports whether v is a number search-after can compare.
+func finite(v string) bool {
+	f, err := strconv.ParseFloat(v, 64)
+	return err == nil && !math.IsNaN(f) && !math.IsInf(f, 0)
+}
+
+// checkRanked checks what a relevance cursor (of tracks or of artists)
+// carries besides its position: offset, query hash and token.
+func checkRanked(c cursor) error {
+	// Cursors are only issued mid-ranking: offset maxRanked is the end.
+	if c.Offset < 1 || c.Offset >= maxRanked {
+		return fmt.Errorf("%w: offset %d not in 1..%d", ErrBadCursor, c.Offset, maxRanked-1)
+	}
+	if b, err := hex.DecodeString(c.Query); err != nil || len(b) != queryHashBytes {
+		return fmt.Errorf("%w: bad query hash", ErrBadCursor)
+	}
+	if b, err := hex.DecodeString(c.Token); c.Token != "" && (err != nil || len(b) != tokenBytes) {
+		return fmt.Errorf("%w: bad token", ErrBadCursor)
+	}
+	return nil
+}
+
 // snapshot is a relevance ranking frozen for the life of its cursors, so
 // paging through it neither repeats nor skips while the index changes.
 type snapshot struct {
 	key    string // the analysed query words, so a cursor serves only its query
 	ids    []string
 	scores []float64 // scores[i] is ids[i]'s, for the cursors' search-after position
+	// tracks[i] is artist ids[i]'s track count, the tie break of artist
+	// rankings (nil in track rankings).
+	tracks []float64
 	total  uint64
 	fuzzy  bool
 
@@ -154,6 +177,7 @@ func (s *snapshot) bytes() int {
 	for _, id := range s.ids {
 		n += len(id) + 16 + 8 // bytes, string header, score
 	}
+	n += 8 * len(s.tracks)
 	return n
 }
 

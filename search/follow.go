@@ -24,7 +24,13 @@ import (
 // Every change to what search shows (a track's searchable fields, or
 // whether it is visible) gets an entry in the same transaction as the
 // change; an event that changes nothing gets none.
+//
+// An artist is searched by its handle and the names its tracks credit, so
+// a change of handle gets an entry too (one naming any live track of the
+// account will do): the index rebuilds the artist document of every
+// account its entries name, reading it through ArtistSource.
 type Source interface {
+	ArtistSource
 	// Changes returns up to limit outbox entries with seq > after, in seq
 	// order, each with the track's current searchable state (id, title,
 	// artist, album, genre, tags, sortAt); a nil Track means not visible.
@@ -52,7 +58,7 @@ func (ix *Index) CatchUp(ctx context.Context, src Source) (int, error) {
 		if len(changes) == 0 {
 			return total, nil
 		}
-		if err := ix.Apply(ctx, changes); err != nil {
+		if err := ix.apply(ctx, changes, src); err != nil {
 			return total, err
 		}
 		now, err := ix.AppliedSeq()

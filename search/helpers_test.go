@@ -145,3 +145,14 @@ func (s *fakeSource) Changes(ctx context.Context, after int64, limit int) ([]rel
 	end := min(i+limit, len(s.entries))
 	return slices.Clone(s.entries[i:end]), nil
 }
+
+// Artists and ArtistNames: the fake outbox knows no artists, so catching
+// up from it leaves no artist documents (artists_test.go follows a real
+// store for those).
+func (s *fakeSource) Artists(ctx context.Context, dids []syntax.DID) ([]relay.Artist, error) {
+	return nil, nil
+}
+
+func (s *fakeSource) ArtistNames(ctx context.Context, dids []syntax.DID, perArtist int) (map[syntax.DID][]string, error) {
+	return nil, nil
+}

@@ -159,8 +159,16 @@ func decodeSeq(v []byte) (int64, error) {
 // doc Change.URI, else the track is indexed) and stores the highest Seq in
 // the same batch, so documents and sequence are never out of step. Changes
 // must be in strictly increasing seq order; those at or below AppliedSeq are
-// skipped, which makes replays after a crash harmless.
+// skipped, which makes replays after a crash harmless. Apply touches track
+// documents only; CatchUp, which has the store, also refreshes the artist
+// documents of the accounts the changes name, in the same batch.
 func (ix *Index) Apply(ctx context.Context, changes []relay.Change) error {
+	return ix.apply(ctx, changes, nil)
+}
+
+// apply is Apply, and when artists is not nil the artist documents of every
+// account the applied changes name are rebuilt from it in the same batch.
+func (ix *Index) apply(ctx context.Context, changes []relay.Change, artists ArtistSource) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("search: apply: %w", err)
 	}
@@ -199,6 +207,11 @@ func (ix *Index) Apply(ctx context.Context, changes []relay.Change) error {
 	if top == applied {
 		return nil
 	}
+	if artists != nil {
+		if err := indexArtists(ctx, b, artists, touched(changes, applied)); err != nil {
+			return fmt.Errorf("search: apply up to seq %d: %w", top, err)
+		}
+	}
 	b.SetInternal(keyOutboxSeq, encodeSeq(top))
 	if err := ix.bi.Batch(b); err != nil {
 		return fmt.Errorf("search: apply up to seq %d: %w", top, err)
@@ -206,11 +219,18 @@ func (ix *Index) Apply(ctx context.Context, changes []relay.Change) error {
 	return nil
 }
 
-// DocCount is the number of indexed (visible) tracks.
+// DocCount is the number of indexed (visible) tracks; artist documents
+// are not counted (ArtistCount).
 func (ix *Index) DocCount() (uint64, error) {
 	n, err := ix.bi.DocCount()
 	if err != nil {
 		return 0, fmt.Errorf("search: doc count: %w", err)
 	}
-	return n, nil
+	ctx, cancel := context.WithTimeout(context.Background(), searchTimeout)
+	defer cancel()
+	a, err := ix.ArtistCount(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("search: doc count: %w", err)
+	}
+	return n - min(a, n), nil
 }

@@ -216,14 +216,14 @@ func TestCatchUpErrors(t *testing.T) {
 	if err := ix.Apply(context.Background(), changes(1, catalogue()[:2]...)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ix.CatchUp(context.Background(), staleSource{}); err == nil {
+	if _, err := ix.CatchUp(context.Background(), &staleSource{}); err == nil {
 		t.Error("CatchUp with a stale source: want error")
 	}
 }
 
-type staleSource struct{}
+type staleSource struct{ fakeSource }
 
-func (staleSource) Changes(context.Context, int64, int) ([]relay.Change, error) {
+func (*staleSource) Changes(context.Context, int64, int) ([]relay.Change, error) {
 	return changes(1, catalogue()[:2]...), nil
 }
 

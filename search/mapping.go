@@ -2,6 +2,7 @@ package search
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/blevesearch/bleve/v2/analysis/analyzer/custom"
@@ -48,14 +49,22 @@ const (
 
 	prefixSuffix = "_prefix"
 
+	// Artist documents (artists.go) share the index under their own field
+	// names, so no track query ever matches one. kind marks them, to count
+	// them apart from tracks.
+	fieldKind         = "kind"
+	kindArtist        = "artist"
+	fieldArtistHandle = "artistHandle"
+	fieldArtistName   = "artistName"
+	fieldArtistTracks = "artistTracks"
+
 	// MappingVersion is stored in the index; Open refuses an index built
 	// with another version rather than searching it with the wrong rules.
-	MappingVersion = "relay-search-3"
+	MappingVersion = "relay-search-4"
 )
 
-// textFields are the searched fields with their boosts: who and what first,
-// then the record, then the loose descriptors.
-var textFields = []struct {
+// textFieldSpec is a searched field and how it is searched.
+type textFieldSpec struct {
 	name   string
 	boost  float64
 	prefix bool // has an edge n-gram sub-field name+"_prefix"
@@ -64,12 +73,23 @@ var textFields = []struct {
 	// cost of a search; genres and tags are short, picked-from-a-list words
 	// where a typo is rare, so they match exactly or by prefix only.
 	fuzzy bool
-}{
+}
+
+// textFields are the searched fields of a track with their boosts: who and
+// what first, then the record, then the loose descriptors.
+var textFields = []textFieldSpec{
 	{fieldTitle, 3, true, true},
 	{fieldArtist, 3, true, true},
 	{fieldAlbum, 2, true, true},
 	{fieldGenre, 1, false, false},
 	{fieldTags, 1, false, false},
+}
+
+// artistFields are the searched fields of an artist: its handle (and the
+// handle's first label) and the artist names its tracks credit, equally.
+var artistFields = []textFieldSpec{
+	{fieldArtistHandle, 3, true, true},
+	{fieldArtistName, 3, true, true},
 }
 
 // newMapping returns relay's index mapping: static, nothing stored, no _all,
@@ -117,7 +137,7 @@ func newMapping() (*mapping.IndexMappingImpl, error) {
 
 	doc := mapping.NewDocumentStaticMapping()
 	doc.AddSubDocumentMapping("_all", mapping.NewDocumentDisabledMapping())
-	for _, f := range textFields {
+	for _, f := range append(slices.Clone(textFields), artistFields...) {
 		fms := []*mapping.FieldMapping{textField("", musicAnalyzer)}
 		if f.prefix {
 			fms = append(fms, textField(f.name+prefixSuffix, prefixAnalyzer))
@@ -131,6 +151,12 @@ func newMapping() (*mapping.IndexMappingImpl, error) {
 		Type:      "number",
 		Index:     true,
 		DocValues: true, // sorting by sortAt reads doc values
+	})
+	doc.AddFieldMappingsAt(fieldKind, keyField(keyword.Name))
+	doc.AddFieldMappingsAt(fieldArtistTracks, &mapping.FieldMapping{
+		Type:      "number",
+		Index:     true,
+		DocValues: true, // the tie break of artist search sorts by it
 	})
 	im.DefaultMapping = doc
 	return im, nil

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -131,7 +132,7 @@ func (ix *Index) verify() (err error) {
 		return err
 	}
 	var probes []query.Query
-	for _, f := range textFields {
+	for _, f := range append(slices.Clone(textFields), artistFields...) {
 		tq := query.NewTermQuery("a")
 		tq.SetField(f.name)
 		probes = append(probes, tq)
@@ -199,7 +200,7 @@ func RebuildFrom(ctx context.Context, dir string, st Store) error {
 	if err != nil {
 		return fmt.Errorf("search: rebuild: %w", err)
 	}
-	if err := Rebuild(ctx, dir, seq, st.VisibleTracks(ctx)); err != nil {
+	if err := Rebuild(ctx, dir, seq, st.VisibleTracks(ctx), st); err != nil {
 		return err
 	}
 	slog.InfoContext(ctx, "search index rebuilt", "seq", seq, "took", time.Since(start).Round(time.Millisecond))

@@ -220,14 +220,14 @@ func (ix *Index) words(text string) ([]string, error) {
 // disjunction per word over all fields: exact terms boosted high, prefix
 // terms for the last word in between, typo-tolerant terms lowest, so an
 // exact match always outranks a near one.
-func buildQuery(words []string, fuzzy bool) query.Query {
+func buildQuery(fields []textFieldSpec, words []string, fuzzy bool) query.Query {
 	perWord := make([]query.Query, 0, len(words))
 	for i, w := range words {
 		last := i == len(words)-1
 		n := utf8.RuneCountInString(w)
 		edits := fuzziness(n)
 		var clauses []query.Query
-		for _, f := range textFields {
+		for _, f := range fields {
 			exact := query.NewTermQuery(w)
 			exact.SetField(f.name)
 			exact.SetBoost(boostExact * f.boost)
@@ -288,15 +288,15 @@ func prefixTerm(w string) string {
 // field), and near matches would rank below the exact ones anyway. A fuzzy
 // clause that expands past the clause cap falls back to the exact results.
 // fuzzy reports which of the two answered.
-func (ix *Index) run(ctx context.Context, fq filters, words []string, prepare func(q query.Query) *bleve.SearchRequest) (res *bleve.SearchResult, fuzzy bool, err error) {
-	res, err = ix.runOnce(ctx, fq, words, false, prepare)
+func (ix *Index) run(ctx context.Context, fields []textFieldSpec, fq filters, words []string, prepare func(q query.Query) *bleve.SearchRequest) (res *bleve.SearchResult, fuzzy bool, err error) {
+	res, err = ix.runOnce(ctx, fields, fq, words, false, prepare)
 	if err != nil {
 		return nil, false, err
 	}
 	if res.Total >= typoThreshold || !anyFuzzy(words) {
 		return res, false, nil
 	}
-	fz, err := ix.runOnce(ctx, fq, words, true, prepare)
+	fz, err := ix.runOnce(ctx, fields, fq, words, true, prepare)
 	if errors.Is(err, errTooManyClauses) {
 		return res, false, nil
 	}
@@ -309,8 +309,8 @@ func (ix *Index) run(ctx context.Context, fq filters, words []string, prepare fu
 var errTooManyClauses = errors.New("typo tolerance expands to too many terms")
 
 // runOnce executes the query for words with or without typo tolerance.
-func (ix *Index) runOnce(ctx context.Context, fq filters, words []string, fuzzy bool, prepare func(q query.Query) *bleve.SearchRequest) (*bleve.SearchResult, error) {
-	res, err := ix.bi.SearchInContext(ctx, prepare(fq.apply(buildQuery(words, fuzzy))))
+func (ix *Index) runOnce(ctx context.Context, fields []textFieldSpec, fq filters, words []string, fuzzy bool, prepare func(q query.Query) *bleve.SearchRequest) (*bleve.SearchResult, error) {
+	res, err := ix.bi.SearchInContext(ctx, prepare(fq.apply(buildQuery(fields, words, fuzzy))))
 	if err != nil && fuzzy && strings.Contains(err.Error(), "TooManyClauses") {
 		// Bleve reports this with a plain fmt error, hence the string match.
 		return nil, fmt.Errorf("search: %w: %v", errTooManyClauses, err)
@@ -343,7 +343,7 @@ func (ix *Index) searchNewest(ctx context.Context, fq filters, words []string, q
 		}
 		after = c.After
 	}
-	res, _, err := ix.run(ctx, fq, words, func(bq query.Query) *bleve.SearchRequest {
+	res, _, err := ix.run(ctx, textFields, fq, words, func(bq query.Query) *bleve.SearchRequest {
 		req := bleve.NewSearchRequestOptions(bq, q.Limit+1, 0, false)
 		req.SortByCustom(bsearch.SortOrder{
 			&bsearch.SortField{Field: fieldSortAt, Desc: true, Type: bsearch.SortFieldAsNumber},
@@ -406,7 +406,7 @@ func (ix *Index) searchRelevance(ctx context.Context, fq filters, words []string
 		return ix.continueRanking(ctx, fq, words, c, q.Limit)
 	}
 
-	res, fuzzy, err := ix.run(ctx, fq, words, func(bq query.Query) *bleve.SearchRequest {
+	res, fuzzy, err := ix.run(ctx, textFields, fq, words, func(bq query.Query) *bleve.SearchRequest {
 		req := bleve.NewSearchRequestOptions(bq, maxRanked, 0, false)
 		req.SortByCustom(relevanceOrder())
 		return req
@@ -434,6 +434,10 @@ func (ix *Index) searchRelevance(ctx context.Context, fq filters, words []string
 
 // cursor is the cursor of the page starting at offset into s.
 func (s *snapshot) cursor(offset int, qh string) string {
+	if s.tracks != nil {
+		return encodeCursor(cursor{Kind: kindArtists, Token: s.token, Offset: offset, Query: qh, Fuzzy: s.fuzzy,
+			After: []string{formatScore(s.scores[offset-1]), formatScore(s.tracks[offset-1]), s.ids[offset-1]}})
+	}
 	return encodeCursor(cursor{Kind: kindRelevance, Token: s.token, Offset: offset, Query: qh, Fuzzy: s.fuzzy,
 		After: []string{formatScore(s.scores[offset-1]), s.ids[offset-1]}})
 }
@@ -486,11 +490,11 @@ func (ix *Index) continueRanking(ctx context.Context, fq filters, words []string
 		return req
 	}
 	fuzzy := c.Fuzzy
-	res, err := ix.runOnce(ctx, fq, words, fuzzy, prepare)
+	res, err := ix.runOnce(ctx, textFields, fq, words, fuzzy, prepare)
 	if errors.Is(err, errTooManyClauses) {
 		// The index grew past what typo tolerance may expand to.
 		fuzzy = false
-		res, err = ix.runOnce(ctx, fq, words, false, prepare)
+		res, err = ix.runOnce(ctx, textFields, fq, words, false, prepare)
 	}
 	if err != nil {
 		return Result{}, err

@@ -67,7 +67,7 @@ func TestRebuildMatchesApply(t *testing.T) {
 		t.Fatal(err)
 	}
 	const seq = 4242
-	if err := Rebuild(ctx, dir, seq, seqOf(tracks)); err != nil {
+	if err := Rebuild(ctx, dir, seq, seqOf(tracks), nil); err != nil {
 		t.Fatalf("Rebuild: %v", err)
 	}
 	for _, leftover := range []string{dir + ".rebuild", dir + ".old"} {
@@ -130,7 +130,7 @@ func TestRebuildFailureKeepsOldIndex(t *testing.T) {
 			yield(nil, boom)
 		}
 	}
-	if err := Rebuild(ctx, dir, 99, failing); !errors.Is(err, boom) {
+	if err := Rebuild(ctx, dir, 99, failing, nil); !errors.Is(err, boom) {
 		t.Fatalf("Rebuild = %v, want %v", err, boom)
 	}
 	ix, err = Open(dir)

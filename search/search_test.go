@@ -122,7 +122,7 @@ func TestTypoPassRanking(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			req := bleve.NewSearchRequestOptions(buildQuery(words, true), 100, 0, false)
+			req := bleve.NewSearchRequestOptions(buildQuery(textFields, words, true), 100, 0, false)
 			res, err := ix.bi.SearchInContext(context.Background(), req)
 			if err != nil {
 				t.Fatal(err)

@@ -32,7 +32,7 @@ func TestBytesPerTrack(t *testing.T) {
 			}
 		}
 	}
-	if err := search.Rebuild(context.Background(), dir, 1, tracks); err != nil {
+	if err := search.Rebuild(context.Background(), dir, 1, tracks, nil); err != nil {
 		t.Fatalf("Rebuild: %v", err)
 	}
 	var size int64

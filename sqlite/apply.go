@@ -361,7 +361,14 @@ UPDATE actors SET handle = ?, handle_recheck = 0, handle_attempts = 0, handle_ne
 		ev.Handle, a.now, did); err != nil {
 		return false, fmt.Errorf("saving handle of %s: %w", did, err)
 	}
-	return handle != ev.Handle, nil
+	if handle == ev.Handle {
+		return false, nil
+	}
+	// The artist is searched by its handle (search's artist documents).
+	if _, err := a.exec(ctx, touchArtist, did); err != nil {
+		return false, fmt.Errorf("appending renamed account %s to outbox: %w", did, err)
+	}
+	return true, nil
 }
 
 // rememberedHandle reports whether this transaction or the store's memory

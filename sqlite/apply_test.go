@@ -222,8 +222,8 @@ func TestOutbox(t *testing.T) {
 		put(alice, rk1, rev1, "a", past),     // stale: no entry
 		put(bob, rk2, rev1, "b", past),       // seq 2
 		account(alice, false, "deactivated"), // seq 3 (alice's one track)
-		identity(alice, "alice.example.com"), // no entry: search holds no handles
-		del(bob, rk2, rev2),                  // seq 4
+		identity(alice, "alice.example.com"), // seq 4: artists are searched by handle
+		del(bob, rk2, rev2),                  // seq 5
 	}, 0); err != nil {
 		t.Fatal(err)
 	}
@@ -231,8 +231,8 @@ func TestOutbox(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(ch) != 4 {
-		t.Fatalf("got %d changes, want 4: %+v", len(ch), ch)
+	if len(ch) != 5 {
+		t.Fatalf("got %d changes, want 5: %+v", len(ch), ch)
 	}
 	for i, c := range ch {
 		if c.Seq != int64(i+1) {
@@ -249,25 +249,25 @@ func TestOutbox(t *testing.T) {
 	if _, err := s.ApplyBatch(ctx, []relay.Event{account(alice, true, "")}, 0); err != nil {
 		t.Fatal(err)
 	}
-	ch, _ = s.Changes(ctx, 4, 100)
+	ch, _ = s.Changes(ctx, 5, 100)
 	if len(ch) != 1 || ch[0].Track == nil || ch[0].Track.Title != "a" {
 		t.Fatalf("after reactivation: %+v", ch)
 	}
-	if err := s.PruneOutbox(ctx, 4); err != nil {
-		t.Fatal(err)
-	}
-	if f, _ := s.OutboxFloor(ctx); f != 5 {
-		t.Errorf("floor = %d, want 5", f)
-	}
-	if h, _ := s.OutboxSeq(ctx); h != 5 {
-		t.Errorf("head = %d, want 5", h)
-	}
-	// Pruned to empty, the head still stands: an index at seq 5 is current.
 	if err := s.PruneOutbox(ctx, 5); err != nil {
 		t.Fatal(err)
 	}
-	if h, _ := s.OutboxSeq(ctx); h != 5 {
-		t.Errorf("head after pruning all = %d, want 5", h)
+	if f, _ := s.OutboxFloor(ctx); f != 6 {
+		t.Errorf("floor = %d, want 6", f)
+	}
+	if h, _ := s.OutboxSeq(ctx); h != 6 {
+		t.Errorf("head = %d, want 6", h)
+	}
+	// Pruned to empty, the head still stands: an index at seq 6 is current.
+	if err := s.PruneOutbox(ctx, 6); err != nil {
+		t.Fatal(err)
+	}
+	if h, _ := s.OutboxSeq(ctx); h != 6 {
+		t.Errorf("head after pruning all = %d, want 6", h)
 	}
 }
 
@@ -292,9 +292,10 @@ func TestResyncRepo(t *testing.T) {
 		t.Errorf("applied/stale = %d/%d, want 1 (the delete)/1 (unchanged)", res.Applied, res.Stale)
 	}
 	assertFeed(t, s, []string{"kept"})
-	// Only the delete reached the outbox; the unchanged track's rev moved on.
+	// Only the delete and the new handle (one entry naming a live track of
+	// the artist) reached the outbox; the unchanged track's rev moved on.
 	ch, _ := s.Changes(ctx, head, 100)
-	if len(ch) != 1 || ch[0].URI != relay.TrackURI(alice, relay.TrackCollection, rk2) {
+	if len(ch) != 2 || ch[0].URI != relay.TrackURI(alice, relay.TrackCollection, rk1) || ch[1].URI != relay.TrackURI(alice, relay.TrackCollection, rk2) {
 		t.Errorf("outbox after resync = %+v", ch)
 	}
 	rows, _ := s.Tracks(ctx, []syntax.ATURI{relay.TrackURI(alice, relay.TrackCollection, rk1)})

@@ -2,6 +2,8 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 
@@ -51,10 +53,43 @@ const stillAsked = `did = ? AND handle_recheck = ? AND (handle = '' OR handle_re
 // SetResolvedHandle stores a handle found by the lookup of a, unless an
 // identity event came meanwhile (the newer word).
 func (s *Store) SetResolvedHandle(ctx context.Context, a relay.UnresolvedActor, handle syntax.Handle) error {
-	if _, err := s.w.ExecContext(ctx, `
+	if err := s.setHandle(ctx, a.DID, `
 UPDATE actors SET handle = ?, handle_recheck = 0, handle_attempts = 0, handle_next_at = 0, updated_at = ?
 WHERE `+stillAsked, handle.String(), time.Now().UnixMicro(), a.DID.String(), a.Recheck); err != nil {
 		return fmt.Errorf("saving resolved handle of %s: %w", a.DID, err)
+	}
+	return nil
+}
+
+// setHandle runs update, a change of did's handle, and when it changed the
+// handle appends the account to the outbox in the same transaction: search
+// finds artists by handle, so its artist document must follow.
+func (s *Store) setHandle(ctx context.Context, did syntax.DID, update string, args ...any) error {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("beginning handle transaction: %w", err)
+	}
+	defer tx.Rollback()
+	var before string
+	if err := tx.QueryRowContext(ctx, `SELECT handle FROM actors WHERE did = ?`, did.String()).Scan(&before); errors.Is(err, sql.ErrNoRows) {
+		return nil
+	} else if err != nil {
+		return fmt.Errorf("reading handle: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, update, args...); err != nil {
+		return err
+	}
+	var after string
+	if err := tx.QueryRowContext(ctx, `SELECT handle FROM actors WHERE did = ?`, did.String()).Scan(&after); err != nil {
+		return fmt.Errorf("reading handle: %w", err)
+	}
+	if after != before {
+		if _, err := tx.ExecContext(ctx, touchArtist, did.String()); err != nil {
+			return fmt.Errorf("appending to outbox: %w", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("committing handle: %w", err)
 	}
 	return nil
 }
@@ -63,7 +98,7 @@ WHERE `+stillAsked, handle.String(), time.Now().UnixMicro(), a.DID.String(), a.R
 // the handle shown so far (a recheck's) is cleared, since the DID document no
 // longer backs it, and the lookup is retried at next.
 func (s *Store) HandleUnverified(ctx context.Context, a relay.UnresolvedActor, next time.Time) error {
-	if _, err := s.w.ExecContext(ctx, `
+	if err := s.setHandle(ctx, a.DID, `
 UPDATE actors SET handle = '', handle_recheck = 0, handle_attempts = handle_attempts + 1, handle_next_at = ?, updated_at = ?
 WHERE `+stillAsked, next.UnixMicro(), time.Now().UnixMicro(), a.DID.String(), a.Recheck); err != nil {
 		return fmt.Errorf("saving unverified handle of %s: %w", a.DID, err)

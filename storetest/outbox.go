@@ -135,7 +135,7 @@ func testOutbox(t *testing.T, open func(t *testing.T) Backend) {
 			{"replayed put", []relay.Event{put(a)}, nil},
 			{"stale delete", []relay.Event{del(did(1), rkey(1), rev(1))}, nil},
 			{"same handle", []relay.Event{identity(did(1), "a.example")}, nil},
-			{"new handle", []relay.Event{identity(did(1), "b.example")}, nil},
+			{"new handle", []relay.Event{identity(did(1), "b.example")}, []syntax.ATURI{a.URI()}},
 			{"active again", []relay.Event{account(did(1), true, "")}, nil},
 			{"newer put", []relay.Event{put(track(did(1), rkey(1), rev(3), "new", base))}, []syntax.ATURI{a.URI()}},
 			{"newer delete", []relay.Event{del(did(1), rkey(1), rev(3))}, []syntax.ATURI{a.URI()}},

@@ -152,6 +152,11 @@ func TestAnswersMatchLexicons(t *testing.T) {
 				t.Errorf("albums = %s, want %s", albums, want)
 			}
 		}},
+		{"app.relay.actor.searchArtists", url.Values{"q": {"alice"}}, func(t *testing.T, b map[string]any) {
+			if got := fmt.Sprint(b["artists"]); got != "[map[did:"+artist.String()+" handle:alice.example trackCount:3]]" {
+				t.Errorf("artists = %s", got)
+			}
+		}},
 		{"app.relay.actor.getArtist", url.Values{"actor": {bobDID.String()}}, func(t *testing.T, b map[string]any) {
 			if b["did"] != bobDID.String() || b["handle"] != nil || b["trackCount"] != 1.0 {
 				t.Errorf("artist = %v", b)

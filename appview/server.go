@@ -158,6 +158,7 @@ func New(cfg Config) *Server {
 	s.query("app.relay.feed.getTracks", s.getTracks)
 	s.query("app.relay.feed.getArtistFeed", s.getArtistFeed)
 	s.query("app.relay.actor.getArtist", s.getArtist)
+	s.query("app.relay.actor.searchArtists", s.searchArtists)
 	s.mux.HandleFunc("/xrpc/{method}", s.notImplemented)
 	s.mux.HandleFunc("GET /{$}", s.handleRoot)
 	return s
@@ -235,6 +236,7 @@ func (s *Server) handleRoot(w http.ResponseWriter, r *http.Request) {
 	b.WriteString("GET /xrpc/app.relay.feed.getTracks?uris=&uris=\n")
 	b.WriteString("GET /xrpc/app.relay.feed.getArtistFeed?actor=&album=&limit=&cursor=\n")
 	b.WriteString("GET /xrpc/app.relay.actor.getArtist?actor=\n")
+	b.WriteString("GET /xrpc/app.relay.actor.searchArtists?q=&limit=&cursor=\n")
 	b.WriteString("GET /xrpc/_health\n")
 	b.WriteString("GET /.well-known/did.json\n")
 	b.WriteString("GET /metrics\n")

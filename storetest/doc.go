@@ -66,9 +66,11 @@
 // repo gets is the backfill's business, not the store's.
 //
 // Outbox. Every change to what search shows (a track's searchable fields,
-// or whether it is visible) appends an entry in the same transaction; a
-// stale event, a handle change, or a status change that keeps an account
-// hidden (or shown) appends none. Changes(after, limit) returns up to limit
+// or whether it is visible) appends an entry in the same transaction, and
+// so does a change of an account's handle (one entry, naming any live
+// track of the account: search rebuilds the artist of every account its
+// entries name); a stale event, a handle unchanged, or a status change
+// that keeps an account hidden (or shown) appends none. Changes(after, limit) returns up to limit
 // entries with seq > after in seq order, each reading the track's current
 // searchable state (DID, Collection, RKey, Title, Artist, Album, Genre, Tags, SortAt),
 // nil when it is not visible. Sequence numbers are commit-ordered and
@@ -88,6 +90,9 @@
 // hidden ones and uris whose authority is not a DID; a uri's collection
 // picks the track. ArtistFeed is Feed within one artist (and one album,
 // when named), with the same paging rule while tracks come and go.
+// ArtistNames returns, for each DID asked with visible tracks, the
+// distinct artist names those tracks credit, most credited first (ties by
+// name), at most perArtist.
 // Artists returns, among the DIDs asked, each account with visible tracks
 // once, with its handle and visible track count (hidden accounts, deleted
 // tracks and unknown DIDs left out); ArtistByHandle finds such an account
@@ -103,6 +108,8 @@
 //   - feed.go: Feed order and paging, Tracks lookup;
 //   - artist.go: ArtistFeed order, album filter and paging while tracks
 //     come and go; Artists, ArtistByHandle, Albums;
+//   - artists_search.go: ArtistNames (what search builds artist
+//     documents from) and the entry a handle change writes;
 //   - collections.go: keys carry the collection (two collections, one
 //     rkey; paging across them; resync per collection; none refused).
 package storetest

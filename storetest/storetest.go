@@ -51,6 +51,7 @@ func Run(t *testing.T, open func(t *testing.T) Backend) {
 		{"lookup", testTracks},
 		{"collections", testCollections},
 		{"artists", testArtists},
+		{"artists search", testArtistsSearch},
 		{"audio", testAudio},
 	} {
 		t.Run(c.name, func(t *testing.T) { c.run(t, open) })

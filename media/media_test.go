@@ -87,7 +87,10 @@ func TestProbe(t *testing.T) {
 		{"flac", sample(t, "sine-2s.flac"), FLAC, 2},
 		{"m4a, moov at the end", sample(t, "sine-3s.m4a"), M4A, 3},
 		{"m4a, faststart", sample(t, "sine-1s-faststart.m4a"), M4A, 1},
+		{"mp3 with zeros between its id3 tag and first frame", append(id3Tag(100), append(make([]byte, 300), sample(t, "sine-2s-bare.mp3")...)...), MP3, 2},
 		{"flac behind an id3 tag", append(id3Tag(100), sample(t, "sine-2s.flac")...), FLAC, 2},
+		// the last page is looked for back from the end, window by window
+		{"ogg with 300 KB after its last page", append(sample(t, "sine-2s.ogg"), make([]byte, 300<<10)...), OggVorbis, 2},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			a, err := probe(tc.file)
@@ -284,6 +287,7 @@ func TestHostile(t *testing.T) {
 		{"m4a box past the end of the file", bigBox},
 		{"ogg granule past 24 h", hugeGranule},
 		{"opus granule before pre-skip", beforePreskip},
+		{"ogg last page further back than MaxOggTail", append(bytes.Clone(ogg), make([]byte, MaxOggTail+1)...)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			a, err := probe(tc.file)

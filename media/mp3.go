@@ -11,10 +11,12 @@ import (
 	"github.com/tcolgate/mp3"
 )
 
-// mp3Frames checks that MPEG audio frames start at off: two whole frames in
-// a row. A single sync word is two bytes any binary file may hold; two
-// frames are not (and a file of one frame holds no sound worth a track).
-func mp3Frames(s *src, off int64) error {
+// mp3Frames checks that MPEG audio frames start at off, after at most lead
+// bytes of padding (some taggers leave zeros after an ID3v2 tag): two whole
+// frames in a row. A single sync word is two bytes any binary file may
+// hold; two frames are not (and a file of one frame holds no sound worth a
+// track).
+func mp3Frames(s *src, off int64, lead int) error {
 	d := mp3.NewDecoder(bufio.NewReaderSize(io.NewSectionReader(s, off, s.size-off), 4096))
 	var f mp3.Frame
 	for i := 0; i < 2; i++ {
@@ -23,7 +25,7 @@ func mp3Frames(s *src, off int64) error {
 		if err != nil {
 			return readErr("mp3", err)
 		}
-		if skipped != 0 {
+		if (i == 0 && skipped > lead) || (i == 1 && skipped != 0) {
 			return invalid("mp3: no frame at the start of the audio")
 		}
 	}
@@ -42,7 +44,7 @@ func mp3Duration(s *src, off int64) (int64, error) {
 	if err := d.Decode(&f, &skipped); err != nil {
 		return 0, readErr("mp3", err)
 	}
-	if skipped != 0 {
+	if skipped > MaxJunk {
 		return 0, invalid("mp3: no frame at the start of the audio")
 	}
 	rate := int(f.Header().SampleRate())

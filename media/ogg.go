@@ -72,7 +72,8 @@ func (p page) firstPacket(b []byte) []byte {
 // most, and only a page whose CRC checks counts: the bytes "OggS" inside
 // audio data are not a page.
 func oggDuration(s *src, f Format) (int64, error) {
-	first := make([]byte, min(s.size, maxPage))
+	// The first page: its header and lacing table, then the whole of it.
+	first := make([]byte, min(s.size, pageHeader+255))
 	if err := s.full(first, 0); err != nil {
 		return 0, readErr("ogg", err)
 	}
@@ -80,8 +81,15 @@ func oggDuration(s *src, f Format) (int64, error) {
 	if err != nil {
 		return 0, invalid("ogg: first page: %v", err)
 	}
-	if p.length > len(first) {
+	if int64(p.length) > s.size {
 		return 0, invalid("ogg: file is truncated")
+	}
+	first = make([]byte, p.length)
+	if err := s.full(first, 0); err != nil {
+		return 0, readErr("ogg", err)
+	}
+	if p, err = parsePage(first); err != nil {
+		return 0, invalid("ogg: first page: %v", err)
 	}
 	id := p.firstPacket(first)
 	var rate, preskip uint64
@@ -121,9 +129,9 @@ func oggDuration(s *src, f Format) (int64, error) {
 // windows that overlap by a page; and the page's offset.
 func lastGranule(s *src, serial uint32) (uint64, int64, error) {
 	const window = 128 << 10
-	buf := make([]byte, window)
+	buf := make([]byte, min(window, s.size))
 	for end := s.size; end > 0 && s.size-end < MaxOggTail; {
-		start := max(0, end-window)
+		start := max(0, end-int64(len(buf)))
 		b := buf[:end-start]
 		if err := s.full(b, start); err != nil {
 			return 0, 0, readErr("ogg", err)

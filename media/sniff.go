@@ -69,7 +69,7 @@ func Sniff(ctx context.Context, r io.ReaderAt, size int64) (Format, error) {
 		if string(after[:]) == "fLaC" {
 			return FLAC, nil
 		}
-		if err := mp3Frames(s, off); err != nil {
+		if err := mp3Frames(s, off, MaxJunk); err != nil {
 			return Format{}, invalid("id3 tag not followed by mpeg audio frames")
 		}
 		return MP3, nil
@@ -88,7 +88,7 @@ func Sniff(ctx context.Context, r io.ReaderAt, size int64) (Format, error) {
 		return sniffBMFF(s, head)
 	case len(head) >= 2 && head[0] == 0xFF && head[1]&0xE0 == 0xE0:
 		// A bare frame sync: two frames in a row, or the file is not MPEG audio.
-		if err := mp3Frames(s, 0); err != nil {
+		if err := mp3Frames(s, 0, 0); err != nil {
 			return Format{}, unsupported("binary data that is not mpeg audio (%s)", taken)
 		}
 		return MP3, nil

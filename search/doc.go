@@ -1,6 +1,9 @@
 // Package search is relay's full-text index of tracks: a Bleve (scorch)
 // index in the data dir that serves search-as-you-type over title, artist,
-// album, genre and tags, and "newest first" lists of matches.
+// album, genre and tags, and "newest first" lists of matches. The same
+// index holds a document per artist (an account with visible tracks),
+// searched by handle and by the artist names its tracks credit
+// (SearchArtists).
 //
 // The index is a derived projection of SQLite, never a source of truth. It
 // holds exactly the visible tracks (live, account active) and is kept in
@@ -12,6 +15,22 @@
 // track table, stamped with the outbox sequence read before listing.
 //
 // Invariants:
+//   - artist documents (doc id = the DID) live in the track index under
+//     their own field names, so no track query matches one and none
+//     counts in DocCount; each holds the handle and its first label, the
+//     16 names most credited on the artist's visible tracks
+//     (TestArtistNamesBounded) and the track count. Apply's batch, when
+//     CatchUp gives it the store, rebuilds the artist of every account its
+//     changes name, read through ArtistSource, and carries the seq, so
+//     after a crash artists are as consistent as tracks
+//     (TestArtistsAfterCrash); the store appends an entry for a handle
+//     change, so a renamed artist is found by its new handle only
+//     (TestArtistFollowsTheStore). The account's own display name is not
+//     known to the store, and a featured artist's displayName is another
+//     account's claim: neither is searched.
+//   - artist search ranks best match first, then more tracks, then DID,
+//     and pages as relevance search does (a frozen ranking here, search
+//     after (score, tracks, DID) elsewhere) (TestArtistPagingUnderWrites).
 //   - doc id = the track's at-uri; Bleve stores no field values, no _all
 //     field, no term vectors, and has no dynamic mapping, so the index holds
 //     only what queries need.
@@ -75,6 +94,10 @@
 //     Collector of documents, size and applied sequence.
 //   - query.go: Query/Result/Filter, query analysis and construction, filters,
 //     Search for both sorts.
+//   - artists.go: ArtistSource, the artist document and its refresh in
+//     Apply's batch, ArtistCount, SearchArtists and its cursors.
+//   - bench_test.go: BenchmarkSearch, track and artist searches of the
+//     bench corpus' query kinds side by side (go test -bench . ./search/).
 //   - size_test.go: bytes per track of the bench corpus' index, bounded.
 //   - cursor.go: opaque cursors, ErrBadCursor, and the cache of frozen
 //     relevance rankings (bounded in bytes; rankings nobody continued are

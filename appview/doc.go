@@ -51,6 +51,10 @@
 //     the store), and their parameters;
 //   - artist.go: getTracks, getArtistFeed and getArtist, and their
 //     parameters (an unknown or hidden artist is 404 NotFound);
+//   - search_artists.go: searchArtists (ArtistSearcher, answered by the
+//     index given when it can), its hits hydrated with one Artists query
+//     and those hidden since the index applied left out
+//     (TestSearchArtistsEndpoint, TestSearchArtistsPaging);
 //   - identity.go: the service's did:web identity and document, and the
 //     CORS preflight answer;
 //   - view.go: trackView, the one shape a track is shown in, and

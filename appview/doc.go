@@ -60,5 +60,9 @@
 //   - view.go: trackView, the one shape a track is shown in, and
 //     artistView; every page's uploader and featured artists come from one
 //     store query for the page (Store.Artists), never one per track;
-//   - record.go: the record as a view serves it.
+//   - record.go: the record as a view serves it;
+//   - pages.go: what the web UI renders from (DiscoveryFeed, ArtistFeed,
+//     Artist, Track; ErrNotFound), the same views with every URL that
+//     fails validate.IsMediaURL blanked; Config.Pages mounts it at / and
+//     the plain-text help stays at /xrpc/.
 package appview

@@ -106,6 +106,12 @@ type Config struct {
 	// Identity is what /.well-known/did.json serves (NewServiceIdentity);
 	// nil: 404.
 	Identity *ServiceIdentity
+	// Pages builds the handler of every path no other route takes (the
+	// web UI, package web), given the server whose page methods (pages.go)
+	// it renders from; it is served within the same limits and counted as
+	// method "web". nil: / answers the plain-text help, which stays at
+	// /xrpc/ either way.
+	Pages func(*Server) http.Handler
 }
 
 // Server serves the appview's HTTP endpoints.
@@ -160,8 +166,26 @@ func New(cfg Config) *Server {
 	s.query("app.relay.actor.getArtist", s.getArtist)
 	s.query("app.relay.actor.searchArtists", s.searchArtists)
 	s.mux.HandleFunc("/xrpc/{method}", s.notImplemented)
-	s.mux.HandleFunc("GET /{$}", s.handleRoot)
+	s.mux.HandleFunc("GET /xrpc/{$}", s.handleRoot)
+	if cfg.Pages != nil {
+		s.mux.Handle("/", s.counted("web", cfg.Pages(s)))
+	} else {
+		s.mux.HandleFunc("GET /{$}", s.handleRoot)
+	}
 	return s
+}
+
+// counted serves h, counting its answers under the method label given.
+func (s *Server) counted(method string, h http.Handler) http.Handler {
+	s.metrics.requests.WithLabelValues(method, "200")
+	s.metrics.seconds.WithLabelValues(method)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		h.ServeHTTP(rec, r)
+		s.metrics.requests.WithLabelValues(method, strconv.Itoa(rec.status)).Inc()
+		s.metrics.seconds.WithLabelValues(method).Observe(time.Since(start).Seconds())
+	})
 }
 
 // query registers an XRPC query handler with metrics and error handling.

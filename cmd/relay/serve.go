@@ -22,6 +22,7 @@ import (
 	"github.com/relaymusic/relay/search"
 	"github.com/relaymusic/relay/sqlite"
 	"github.com/relaymusic/relay/validate"
+	"github.com/relaymusic/relay/web"
 )
 
 var serveCommand = &cli.Command{
@@ -115,6 +116,10 @@ func runServe(c *cli.Context) error {
 		Metrics:  appview.NewMetrics(dd.Registry),
 		Gatherer: dd.Registry,
 		Identity: identity,
+		// The web UI at /, rendered from the appview's own views.
+		Pages: func(views *appview.Server) http.Handler {
+			return web.New(web.Config{Views: views, PublicURL: c.String("public-url"), Log: log})
+		},
 	}).HTTPServer()
 	log.Info("relay serving", "addr", ln.Addr().String(), "data_dir", dataDir, "version", versionString())
 

@@ -1,0 +1,445 @@
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"os/exec"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/chromedp"
+)
+
+// browser is a tab of a fresh headless Chromium (Debian's, which make
+// test installs), its own profile in a temp dir, reaching nothing but
+// loopback. Every dialog the page opens is recorded and dismissed: a
+// test asserts there were none.
+type browser struct {
+	t       *testing.T
+	ctx     context.Context
+	mu      sync.Mutex
+	dialogs []string
+	urls    []string // every URL the page asked for
+}
+
+func newBrowser(t *testing.T) *browser {
+	t.Helper()
+	path, err := exec.LookPath("chromium")
+	if err != nil {
+		t.Fatalf("chromium is not installed (make test installs it: apt-get install chromium): %v", err)
+	}
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(path), chromedp.UserDataDir(t.TempDir()),
+		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
+		// Without these, Chromium dials Google's hosts at start, and this
+		// machine's closed network refuses them.
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		// Nothing but loopback resolves, whatever a page names.
+		chromedp.Flag("host-resolver-rules", "MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"),
+		// The loopback media server's certificate is httptest's own.
+		chromedp.Flag("ignore-certificate-errors", true),
+		chromedp.Flag("autoplay-policy", "no-user-gesture-required"),
+		chromedp.Flag("mute-audio", true),
+	}
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelTab := chromedp.NewContext(actx)
+	ctx, cancelTime := context.WithTimeout(ctx, 90*time.Second)
+	t.Cleanup(func() { cancelTime(); cancelTab(); cancelAlloc() })
+	b := &browser{t: t, ctx: ctx}
+	if err := chromedp.Listen(ctx, func(ev any) {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		switch ev := ev.(type) {
+		case *page.EventJavascriptDialogOpening:
+			b.dialogs = append(b.dialogs, string(ev.Type)+": "+ev.Message)
+		case *network.EventRequestWillBeSent:
+			b.urls = append(b.urls, ev.Request.URL)
+		}
+	}); err != nil {
+		t.Fatalf("starting chromium: %v", err)
+	}
+	dialogs := chromedp.Events(ctx, page.JavascriptDialogOpening)
+	go func() {
+		for _, err := range dialogs {
+			if err != nil {
+				return
+			}
+			_, _ = chromedp.Call(ctx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: false})
+		}
+	}()
+	return b
+}
+
+func (b *browser) do(actions ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	if err := chromedp.Do(b.ctx, actions...); err != nil {
+		b.t.Fatal(err)
+	}
+}
+
+// open navigates to u and answers the response (its headers included).
+func (b *browser) open(u string) *network.Response {
+	b.t.Helper()
+	resp, err := chromedp.Run(b.ctx, chromedp.NavigateResponse(u))
+	if err != nil {
+		b.t.Fatalf("opening %s: %v", u, err)
+	}
+	return resp
+}
+
+// eval runs expr in the page and decodes its value into out.
+func (b *browser) eval(expr string, out any) {
+	b.t.Helper()
+	raw, err := chromedp.Run(b.ctx, chromedp.Evaluate[[]byte](expr))
+	if err != nil {
+		b.t.Fatalf("evaluating %s: %v", expr, err)
+	}
+	if out != nil {
+		if err := json.Unmarshal(raw, out); err != nil {
+			b.t.Fatalf("decoding %s: %v (%s)", expr, err, raw)
+		}
+	}
+}
+
+// wait evaluates expr until it is true, up to d. It polls from Go:
+// chromedp's Poll builds its predicate with new Function, which the
+// page's CSP (no 'unsafe-eval') rightly refuses.
+func (b *browser) wait(expr string, d time.Duration) {
+	b.t.Helper()
+	deadline := time.Now().Add(d)
+	for {
+		var ok bool
+		b.eval("!!("+expr+")", &ok)
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			b.t.Fatalf("waited %v for %s", d, expr)
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+}
+
+func (b *browser) strings(expr string) []string {
+	b.t.Helper()
+	var out []string
+	b.eval(expr, &out)
+	return out
+}
+
+func (b *browser) noDialogs() {
+	b.t.Helper()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if len(b.dialogs) > 0 {
+		b.t.Errorf("dialogs opened: %q", b.dialogs)
+	}
+}
+
+const titlesOf = `(sel) => Array.from(document.querySelectorAll(sel + ' li.track .title')).map(a => a.textContent)`
+
+func listTitles(b *browser, list string) []string {
+	return b.strings("(" + titlesOf + ")(" + jsString(list) + ")")
+}
+
+func jsString(s string) string {
+	q, _ := json.Marshal(s)
+	return string(q)
+}
+
+func TestBrowserFeed(t *testing.T) {
+	e := newEnv(t)
+	e.catalogue()
+	b := newBrowser(t)
+	resp := b.open(e.srv.URL + "/")
+	if resp.Status != 200 {
+		t.Fatalf("status %d", resp.Status)
+	}
+	if p, _ := resp.Headers["Content-Security-Policy"].(string); !strings.Contains(p, "script-src 'self'") || strings.Contains(p, "unsafe") {
+		t.Errorf("CSP as the browser got it: %q", p)
+	}
+	got := listTitles(b, "#list")
+	want := []string{"northbound", hostile1, hostile2, "harbour lights (demo)", "café au lait", "paper moons", "lowlight", "salt in the wires", "glass harbour"}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("feed shows %q, want %q", got, want)
+	}
+	// durations as m:ss (h:mm:ss past an hour), artwork from https only
+	if d := b.strings(`Array.from(document.querySelectorAll('#list .dur')).map(x => x.textContent)`); len(d) == 0 || d[0] != "1:02:05" || d[len(d)-1] != "3:34" {
+		t.Errorf("durations %q", d)
+	}
+	// The trending tab asks getTrending; until that query exists it says so.
+	b.do(chromedp.Click(chromedp.CSS(`.tab[data-tab="trending"]`)))
+	b.wait(`document.getElementById('list-status').textContent !== 'loading…'`, 10*time.Second)
+	if !e.asked("/xrpc/app.relay.feed.getTrending") {
+		t.Error("the trending tab did not ask getTrending")
+	}
+	var status string
+	b.eval(`document.getElementById('list-status').textContent`, &status)
+	if status != "trending is not available yet" && status != "nothing played in this window yet" && len(listTitles(b, "#list")) == 0 {
+		t.Errorf("trending shows %q and no tracks", status)
+	}
+	b.do(chromedp.Click(chromedp.CSS(`.tab[data-tab="new"]`)))
+	b.wait(`document.querySelectorAll('#list li.track').length === 9`, 10*time.Second)
+	b.noDialogs()
+}
+
+// TestBrowserLoadMore: the feed's further pages come through its cursor,
+// appended, none twice.
+func TestBrowserLoadMore(t *testing.T) {
+	e := newEnv(t)
+	var specs []trackSpec
+	for i := 0; i < pageSize+5; i++ {
+		specs = append(specs, trackSpec{did: nova, title: "track " + itoa(int64(i)), artist: "nova", age: time.Duration(i) * time.Minute})
+	}
+	e.add(specs...)
+	b := newBrowser(t)
+	b.open(e.srv.URL + "/")
+	if n := len(listTitles(b, "#list")); n != pageSize {
+		t.Fatalf("first page has %d tracks", n)
+	}
+	b.do(chromedp.Click(chromedp.ID("more")))
+	b.wait(`document.querySelectorAll('#list li.track').length === `+itoa(pageSize+5), 10*time.Second)
+	got := listTitles(b, "#list")
+	seen := map[string]bool{}
+	for i, title := range got {
+		if seen[title] || title != "track "+itoa(int64(i)) {
+			t.Fatalf("after load more: %q", got)
+		}
+		seen[title] = true
+	}
+	var hidden bool
+	b.eval(`document.getElementById('more').hidden`, &hidden)
+	if !hidden {
+		t.Error("load more still offered after the last page")
+	}
+}
+
+// TestBrowserSearch: typing narrows the results without Enter, and an
+// answer to an older query that comes late is dropped.
+func TestBrowserSearch(t *testing.T) {
+	e := newEnv(t)
+	e.catalogue()
+	b := newBrowser(t)
+	b.open(e.srv.URL + "/")
+	b.do(chromedp.SendKeys(chromedp.ID("q"), "harbour"))
+	b.wait(`document.querySelectorAll('#results-list li.track').length === 2`, 10*time.Second)
+	if got := listTitles(b, "#results-list"); len(got) != 2 || !contains(got, "glass harbour") || !contains(got, "harbour lights (demo)") {
+		t.Errorf("harbour: %q", got)
+	}
+	var mainHidden bool
+	b.eval(`document.getElementById('main').hidden`, &mainHidden)
+	if !mainHidden {
+		t.Error("the feed is still shown beside the results")
+	}
+	b.do(chromedp.SendKeys(chromedp.ID("q"), " lights"))
+	b.wait(`document.querySelectorAll('#results-list li.track').length === 1`, 10*time.Second)
+	if got := listTitles(b, "#results-list"); len(got) != 1 || got[0] != "harbour lights (demo)" {
+		t.Errorf("harbour lights: %q", got)
+	}
+	// Clearing the box brings the feed back.
+	b.do(chromedp.SendKeys(chromedp.ID("q"), "\x1b"))
+	b.wait(`!document.getElementById('main').hidden && document.getElementById('results').hidden`, 5*time.Second)
+
+	// A slow answer to "harbour" arrives after the answer to "harbour
+	// lights": the page keeps showing the newer one.
+	b.do(chromedp.SendKeys(chromedp.ID("q"), "\x1b"))
+	e.mu.Lock()
+	e.slow = func(r *http.Request) time.Duration {
+		if r.URL.Path == "/xrpc/app.relay.feed.searchTracks" && r.URL.Query().Get("q") == "harbour" {
+			return 1500 * time.Millisecond
+		}
+		return 0
+	}
+	e.mu.Unlock()
+	b.do(chromedp.SendKeys(chromedp.ID("q"), "harbour"))
+	time.Sleep(400 * time.Millisecond) // past the debounce: the slow query is in flight
+	b.do(chromedp.SendKeys(chromedp.ID("q"), " lights"))
+	b.wait(`document.querySelectorAll('#results-list li.track').length === 1`, 10*time.Second)
+	time.Sleep(2 * time.Second) // the slow answer's time has come and gone
+	if got := listTitles(b, "#results-list"); len(got) != 1 || got[0] != "harbour lights (demo)" {
+		t.Errorf("after a stale answer: %q, want only the newest query's", got)
+	}
+	b.noDialogs()
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// playServed reports whether the appview serves /play (the plays
+// endpoint lands separately): 302 for a known track.
+func playServed(t *testing.T, e *env, did, rkey string) bool {
+	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := c.Get(e.srv.URL + "/play/" + did + "/" + rkey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusFound
+}
+
+// TestBrowserPlayer: play asks /play for the track and shows it; the queue
+// plays through in order; add to queue appends; space plays and pauses,
+// but not while typing in the search box.
+func TestBrowserPlayer(t *testing.T) {
+	e := newEnv(t)
+	e.handle(nova, "nova.example.com")
+	trs := e.add(
+		trackSpec{did: nova, title: "second", artist: "nova", album: "tidelines", image: e.art(1), duration: 1, age: 2 * time.Hour},
+		trackSpec{did: nova, title: "first", artist: "nova", album: "tidelines", image: e.art(1), duration: 1, age: time.Hour},
+	)
+	first, second := trs[1], trs[0]
+	b := newBrowser(t)
+	b.open(e.srv.URL + "/")
+	b.do(chromedp.Click(chromedp.CSS(`#list li.track:first-child .i-play`)))
+	playPath := "/play/" + first.DID.String() + "/" + first.RKey.String()
+	deadline := time.Now().Add(10 * time.Second)
+	for !e.asked(playPath) {
+		if time.Now().After(deadline) {
+			t.Fatalf("clicking play did not request %s", playPath)
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	var shown struct{ Title, Artist, Album, Art string }
+	b.eval(`({Title: document.getElementById('p-title').textContent, Artist: document.getElementById('p-artist').textContent,
+		Album: document.getElementById('p-album').textContent, Art: document.getElementById('p-art').getAttribute('src')})`, &shown)
+	if shown.Title != "first" || shown.Artist != "nova" || shown.Album != " · tidelines" || shown.Art != e.art(1) {
+		t.Errorf("player shows %+v", shown)
+	}
+	// Add the first track again at the end of the queue.
+	b.do(chromedp.Click(chromedp.CSS(`#list li.track:first-child .i-add`)))
+	if q := b.strings(`Array.from(document.querySelectorAll('#p-queue .q-title')).map(x => x.textContent)`); strings.Join(q, ",") != "first,second,first" {
+		t.Errorf("queue %q", q)
+	}
+	if !playServed(t, e, first.DID.String(), first.RKey.String()) {
+		t.Log("/play is not served yet: playing through and the keyboard are not checked")
+		return
+	}
+	// A second of audio, then the next in the queue.
+	secondPath := "/play/" + second.DID.String() + "/" + second.RKey.String()
+	deadline = time.Now().Add(15 * time.Second)
+	for !e.asked(secondPath) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the queue did not go on to %s", secondPath)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	b.wait(`!document.getElementById('audio').paused`, 10*time.Second)
+	b.do(chromedp.Evaluate[chromedp.Void](`document.activeElement.blur()`), chromedp.KeyEvent(" "))
+	b.wait(`document.getElementById('audio').paused`, 5*time.Second)
+	b.do(chromedp.KeyEvent(" "))
+	b.wait(`!document.getElementById('audio').paused`, 5*time.Second)
+	// In the search box a space is a space.
+	b.do(chromedp.Focus(chromedp.ID("q")), chromedp.KeyEvent("a b"))
+	var after struct {
+		Paused bool
+		Q      string
+	}
+	b.eval(`({Paused: document.getElementById('audio').paused, Q: document.getElementById('q').value})`, &after)
+	if after.Paused || after.Q != "a b" {
+		t.Errorf("typing in search: %+v", after)
+	}
+	b.noDialogs()
+}
+
+// TestBrowserPhone: no page scrolls sideways on a 390 px screen, hostile
+// and long titles included.
+func TestBrowserPhone(t *testing.T) {
+	e := newEnv(t)
+	e.catalogue()
+	long := strings.Repeat("averyveryverylongwordwithoutanyspaces", 8)
+	tr := e.add(trackSpec{did: nova, title: long, artist: long, album: long, image: e.art(1), duration: 100})[0]
+	b := newBrowser(t)
+	b.do(chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile))
+	for _, p := range []string{"/", "/artist/nova.example.com", "/artist/" + mallory.String(), "/track/" + tr.DID.String() + "/" + tr.RKey.String(), "/nope"} {
+		b.open(e.srv.URL + p)
+		// with the player open too
+		b.eval(`(() => { const b = document.querySelector('li.track .i-add'); if (b) b.click(); return 1; })()`, nil)
+		var width int
+		b.eval(`document.documentElement.scrollWidth`, &width)
+		if width > 390 {
+			t.Errorf("%s: scrollWidth %d at 390 px", p, width)
+		}
+	}
+}
+
+// TestBrowserHostile: titles that are markup render as text, no script of
+// theirs runs, no dialog opens, and a javascript: or foreign http URL
+// never reaches a src or an href, on server-rendered pages and on results
+// the script renders.
+func TestBrowserHostile(t *testing.T) {
+	e := newEnv(t)
+	e.catalogue()
+	b := newBrowser(t)
+	check := func(where string) {
+		t.Helper()
+		var bad []string
+		b.eval(`(() => {
+			const out = [];
+			for (const el of document.querySelectorAll('[src], [href], [data-image]')) {
+				for (const a of ['src', 'href', 'data-image']) {
+					const v = el.getAttribute(a);
+					if (v === null || v === '') continue;
+					const u = new URL(v, location.href);
+					if (u.protocol !== 'https:' && u.origin !== location.origin) out.push(el.tagName + ' ' + a + '=' + v);
+				}
+			}
+			for (const s of document.scripts) if (s.src !== new URL(s.getAttribute('src') || '', location.href).href || !s.getAttribute('src')) out.push('inline script');
+			if (document.querySelector('img[src="x"]')) out.push('img from a title');
+			return out;
+		})()`, &bad)
+		if len(bad) > 0 {
+			t.Errorf("%s: %q", where, bad)
+		}
+		if n := b.strings(`Array.from(document.scripts).map(s => s.getAttribute('src'))`); len(n) != 1 {
+			t.Errorf("%s: scripts %q", where, n)
+		}
+	}
+	b.open(e.srv.URL + "/")
+	if got := listTitles(b, "#list"); !contains(got, hostile1) || !contains(got, hostile2) {
+		t.Errorf("hostile titles not shown as text: %q", got)
+	}
+	check("feed")
+	b.open(e.srv.URL + "/artist/" + mallory.String())
+	if got := b.strings(`Array.from(document.querySelectorAll('.album-head span, .track .artist')).map(x => x.textContent)`); !contains(got, hostile1) || !contains(got, hostile2) {
+		t.Errorf("artist page: %q", got)
+	}
+	check("artist page")
+	// Results the script renders from JSON, whose imageUrl and audioUrl are
+	// the stored ones.
+	b.open(e.srv.URL + "/")
+	b.do(chromedp.SendKeys(chromedp.ID("q"), "alert"))
+	b.wait(`document.querySelectorAll('#results-list li.track').length === 2`, 10*time.Second)
+	if got := listTitles(b, "#results-list"); !contains(got, hostile1) || !contains(got, hostile2) {
+		t.Errorf("search results: %q", got)
+	}
+	var playable int
+	b.eval(`document.querySelectorAll('#results-list .i-play').length`, &playable)
+	if playable != 0 {
+		t.Errorf("%d hostile tracks offered to play", playable)
+	}
+	check("search results")
+	b.noDialogs()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, u := range b.urls {
+		p, err := url.Parse(u)
+		if err != nil || p.Scheme == "javascript" || p.Host == "127.0.0.1:9" || p.Path == "/x" {
+			t.Errorf("the page asked for %q", u)
+		}
+	}
+}

@@ -1,0 +1,49 @@
+// Package web is relay's web UI, served by relay serve at / through the
+// appview (appview.Config.Pages): the discovery feed with a trending tab,
+// search as you type, artist and track pages that preview when shared, an
+// embeddable player, and a player with a queue. No build step: HTML
+// templates, one stylesheet and one script, embedded.
+//
+// Pages are rendered on the server from the appview's own hydrated views
+// (the Views interface, which *appview.Server implements in
+// appview/pages.go); the script then talks to the XRPC queries for search,
+// trending and further pages, and plays through /play/{did}/{rkey}, which
+// counts the listen and redirects to the audio.
+//
+// What it guarantees (each locked down by a test):
+//   - record text is text: html/template escapes it, and the script sets
+//     it with textContent only, never innerHTML (TestHostileRecords,
+//     TestBrowserHostile);
+//   - a URL from a record reaches a src, an href or a share tag only if
+//     validate.IsMediaURL passes it (https, or the service's own origin);
+//     the script checks the scheme and origin again before it assigns one,
+//     and plays only this service's /play paths (TestHostileRecords,
+//     TestBrowserHostile);
+//   - every answer carries a strict Content-Security-Policy (no inline
+//     script or style, no eval, script-src 'self', frame-ancestors 'none'),
+//     nosniff and a Referrer-Policy; only /embed/ may be framed, and it
+//     runs no script (TestSecurityHeaders, TestNoInlineScript);
+//   - static files are served under content-hashed names, cached for a
+//     year, with an ETag (TestAssets);
+//   - an unknown track or artist is a 404 page, a foreign or unknown link
+//     a 404 from /oembed, and format=xml a 501 (TestPages, TestOEmbed);
+//   - the page fits a 390 px screen without scrolling sideways, search
+//     narrows as one types, play requests /play and the queue plays
+//     through in order, space plays and pauses but not in the search box
+//     (browser_test.go, in headless Chromium).
+//
+// Where things live:
+//   - web.go: Views, Config, the routes, the service's origin;
+//   - headers.go: the security headers;
+//   - pages.go: the feed, artist, track, embed and not-found pages;
+//   - oembed.go: GET /oembed and the embed's size;
+//   - item.go: a track as templates show it (durations, relative dates,
+//     the media URL rule);
+//   - assets.go: the static files under hashed names;
+//   - templates/: layout.html (head, share tags, search, player),
+//     item.html (one track row), and one file per page;
+//   - static/: app.js (search, tabs, load more, the player), style.css,
+//     icon.svg;
+//   - screenshots_test.go: the screenshots under docs/screenshots, taken
+//     on demand (RELAY_SCREENSHOTS=1).
+package web

@@ -7,7 +7,7 @@ LDFLAGS := -X main.version=$(VERSION)
 DATA_DIR ?= ./data
 LISTEN ?= :8080
 
-.PHONY: build run demo test vet lint-metrics fuzz bench-ingest bench e2e clean
+.PHONY: build run demo test vet lint-metrics chromium screenshots fuzz bench-ingest bench e2e clean
 
 build: bin/relay
 
@@ -25,12 +25,20 @@ run: bin/relay
 demo: bin/relay
 	$(GO) run ./cmd/relay-demo
 
-test: vet lint-metrics
+test: vet lint-metrics chromium
 	$(GO) test -count=1 -timeout 30m ./...
 
 vet:
 	$(GO) vet ./...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
+
+# The web UI's tests drive Debian's headless Chromium (installed if missing).
+chromium:
+	@command -v chromium >/dev/null || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium)
+
+# The web UI's screenshots under docs/screenshots (desktop and phone), on demand.
+screenshots: chromium
+	RELAY_SCREENSHOTS=1 $(GO) test -count=1 -run TestScreenshots ./web/
 
 # promtool's lint of a real /metrics scrape (installs promtool if missing).
 lint-metrics:

@@ -26,7 +26,7 @@
 //   - bounded against hostile files: every read goes through a budget
 //     (MaxHeaderBytes; the file itself for the MP3 walk) and stops when ctx
 //     is done; boxes (MaxBoxes, MaxBoxDepth), chunks (MaxChunks), ID3 tags
-//     (MaxID3Tags), frames (MaxFrames) and junk between frames (MaxJunk)
+//     (MaxID3Tags) and junk between MP3 frames (MaxJunk)
 //     are counted; a size past the end of the file, or a duration past
 //     MaxDuration, is ErrInvalid (TestHostile, TestTruncated); no input
 //     panics (FuzzProbe, FuzzArtwork);

@@ -12,7 +12,8 @@ import (
 // ErrInvalid, never read further.
 const (
 	// MaxDuration is the longest track taken: past it a header (or a frame
-	// count) is taken to lie.
+	// count) is taken to lie. It also bounds the MP3 frame walk: 24 h of
+	// the shortest frames (MPEG-1 layer I at 48 kHz, 8 ms) is 10.8 million.
 	MaxDuration = 24 * time.Hour
 	// MaxHeaderBytes is the read budget of every header parser (everything
 	// but the MP3 frame walk, which reads the file once).
@@ -22,9 +23,6 @@ const (
 	MaxBoxDepth = 8
 	// MaxChunks bounds the RIFF chunk walk of a WAV.
 	MaxChunks = 1024
-	// MaxFrames bounds the MP3 frame walk: 24 h of the shortest frames
-	// (MPEG-1 layer I at 48 kHz, 8 ms) is 10.8 million.
-	MaxFrames = 11_000_000
 	// MaxJunk is the most garbage taken between two MP3 frames (a stray
 	// tag, a broken frame) before the file is refused.
 	MaxJunk = 64 << 10

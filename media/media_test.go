@@ -447,3 +447,61 @@ func TestArtwork(t *testing.T) {
 		})
 	}
 }
+
+// frames is a virtual MP3 of n frames of MPEG-2.5 layer III, 8 kbps, 8 kHz
+// mono (72 bytes, 72 ms each): real frame headers, silent bodies, served
+// without being held, so a walk over hours of audio costs no memory here.
+type frames struct{ n int64 }
+
+const frameLen = 72
+
+var frame = append([]byte{0xFF, 0xE3, 0x18, 0xC0}, make([]byte, frameLen-4)...)
+
+func (f frames) size() int64 { return f.n * frameLen }
+
+func (f frames) ReadAt(p []byte, off int64) (int, error) {
+	n := 0
+	for ; n < len(p) && off+int64(n) < f.size(); n++ {
+		p[n] = frame[(off+int64(n))%frameLen]
+	}
+	if n < len(p) {
+		return n, io.EOF
+	}
+	return n, nil
+}
+
+// TestMP3Walk: an MP3 without a frame count is walked frame by frame;
+// junk between frames up to MaxJunk is passed over and past it refused; a
+// walk past MaxDuration is refused.
+func TestMP3Walk(t *testing.T) {
+	bare := sample(t, "sine-2s-bare.mp3")
+	join := func(junk int) []byte {
+		return append(append(bytes.Clone(bare), make([]byte, junk)...), bare...)
+	}
+	for _, tc := range []struct {
+		name string
+		r    io.ReaderAt
+		size int64
+		secs int64 // -1: ErrInvalid
+	}{
+		{"two files end to end", bytes.NewReader(join(0)), int64(len(join(0))), 4},
+		{"1 KB of zeros between frames", bytes.NewReader(join(1024)), int64(len(join(1024))), 4},
+		{"MaxJunk+1 zeros between frames", bytes.NewReader(join(MaxJunk + 1)), int64(len(join(MaxJunk + 1))), -1},
+		{"an hour of frames", frames{50_000}, frames{50_000}.size(), 3600},
+		{"24 h and a minute of frames", frames{1_201_000}, frames{1_201_000}.size(), -1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a, err := Probe(context.Background(), tc.r, tc.size)
+			if tc.secs < 0 {
+				if !errors.Is(err, ErrInvalid) {
+					t.Fatalf("%+v %v, want ErrInvalid", a, err)
+				}
+				t.Log(err)
+				return
+			}
+			if err != nil || a.Format != MP3 || a.Seconds < tc.secs-1 || a.Seconds > tc.secs+1 {
+				t.Fatalf("%+v %v, want mp3 of %d s", a, err, tc.secs)
+			}
+		})
+	}
+}

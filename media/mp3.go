@@ -35,7 +35,7 @@ func mp3Frames(s *src, off int64, lead int) error {
 // mp3Duration reads the Xing/Info or VBRI header of the first frame when
 // the encoder wrote one (a frame count: no walk needed), else walks every
 // frame with github.com/tcolgate/mp3, one reused buffer of at most one
-// frame (under 3 KB), MaxFrames at most.
+// frame (under 3 KB), up to MaxDuration of them.
 func mp3Duration(s *src, off int64) (int64, error) {
 	br := bufio.NewReaderSize(io.NewSectionReader(s, off, s.size-off), 32<<10)
 	d := mp3.NewDecoder(br)
@@ -57,10 +57,7 @@ func mp3Duration(s *src, off int64) (int64, error) {
 	// hostile file, so sum in seconds.
 	total := float64(perFrame) / float64(rate)
 	max := MaxDuration.Seconds()
-	for frames := 1; ; frames++ {
-		if frames > MaxFrames {
-			return 0, invalid("mp3: more than %d frames", MaxFrames)
-		}
+	for {
 		err := d.Decode(&f, &skipped)
 		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 			// A last frame cut short, or a trailing tag: the end.

@@ -252,6 +252,8 @@ func TestLocalTraversal(t *testing.T) {
 	}
 }
 
+var errUploader = errors.New("connection reset by uploader")
+
 // failingReader gives n bytes of data, then fails.
 type failingReader struct {
 	data []byte
@@ -260,7 +262,7 @@ type failingReader struct {
 
 func (f *failingReader) Read(p []byte) (int, error) {
 	if f.n <= 0 {
-		return 0, errors.New("connection reset by uploader")
+		return 0, errUploader
 	}
 	c := copy(p, f.data[:min(f.n, len(f.data))])
 	c = min(c, len(p))
@@ -285,7 +287,7 @@ func TestLocalPutNothingPartial(t *testing.T) {
 		contentType string
 		wantErr     error
 	}{
-		{"reader fails mid-way", context.Background(), b.key, &failingReader{data: data, n: 300 << 10}, int64(len(data)), "", nil},
+		{"reader fails mid-way", context.Background(), b.key, &failingReader{data: data, n: 300 << 10}, int64(len(data)), "", errUploader},
 		{"fewer bytes than size", context.Background(), b.key, bytes.NewReader(data[:1000]), int64(len(data)), "", io.ErrUnexpectedEOF},
 		{"more bytes than size", context.Background(), b.key, bytes.NewReader(append(bytes.Clone(data), 'x')), int64(len(data)), "", errTooLong},
 		{"size short of content", context.Background(), b.key, bytes.NewReader(data), int64(len(data)) - 1, "", errTooLong},

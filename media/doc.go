@@ -48,6 +48,8 @@
 //   - mp3.go, wav.go, ogg.go, flac.go, m4a.go: one format each;
 //   - artwork.go: Image, Artwork;
 //   - limits.go: the bounds, ErrUnsupported/ErrInvalid, the budgeted reader;
+//   - example_test.go: probing a spooled upload, runnable (go test -run Example);
+//   - media_test.go: the table tests; fuzz_test.go, bench_test.go;
 //   - testdata/gen.sh: makes the samples with ffmpeg (committed, a few KB
 //     each; the WAVs and PNG/JPEG are written by the tests in Go).
 package media

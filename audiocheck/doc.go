@@ -33,8 +33,9 @@
 //   - rechecks (Schedule): ok tracks weekly, missing ones hourly doubling
 //     to daily, unreachable ones after 5 min doubling to daily, each
 //     spread by ±10%;
-//   - the search follower's outbox is held (HoldOutbox): it never prunes
-//     past what the checker has read, so no changed URL is missed.
+//   - the search follower's pruning is held (Prunable, wired by cmd): it
+//     never prunes past what the checker has read, so no changed URL is
+//     missed.
 //
 // Where things live:
 //   - checker.go: Config, Checker, Store (what it asks of the store), the
@@ -44,7 +45,7 @@
 //   - schedule.go: Schedule, the pure rule from a check's outcome to the
 //     next state and time;
 //   - hosts.go: the per-host bounds;
-//   - hold.go: HoldOutbox;
+//   - hold.go: Prunable;
 //   - metrics.go: relay_audio_checks_total{result},
 //     relay_audio_check_duration_seconds,
 //     relay_audio_visibility_changes_total{to}.

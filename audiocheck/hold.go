@@ -2,37 +2,22 @@ package audiocheck
 
 import (
 	"context"
-
-	"github.com/relaymusic/relay"
+	"fmt"
 )
 
-// Outbox is the store's outbox as the search index's follower uses it
-// (search.Outbox).
-type Outbox interface {
-	Changes(ctx context.Context, after int64, limit int) ([]relay.Change, error)
-	OutboxSeq(ctx context.Context) (int64, error)
-	PruneOutbox(ctx context.Context, seq int64) error
-}
-
-// HoldOutbox wraps the search follower's outbox so that it never prunes
-// what the checker has not read: the outbox is how a changed audioUrl
-// reaches the checker, and the index prunes as soon as it has applied.
-func (c *Checker) HoldOutbox(o Outbox) Outbox { return held{o, c.cfg.Store} }
-
-type held struct {
-	Outbox
-	store Store
-}
-
-func (h held) PruneOutbox(ctx context.Context, seq int64) error {
-	cur, err := h.store.AudioOutboxCursor(ctx)
+// Prunable is how far the search follower may prune the outbox when it has
+// applied up to seq: no further than the checker has read. The outbox is
+// how a changed audioUrl reaches the checker, and the index prunes as soon
+// as it has applied. cmd wraps the store's PruneOutbox with it.
+func (c *Checker) Prunable(ctx context.Context, seq int64) (int64, error) {
+	cur, err := c.cfg.Store.AudioOutboxCursor(ctx)
 	if err != nil {
-		return err
+		return 0, fmt.Errorf("audiocheck: reading the outbox cursor: %w", err)
 	}
 	// Before the checker's first sync (-1) the rowid sweep covers every
 	// track there is, so nothing needs holding.
 	if cur >= 0 {
 		seq = min(seq, cur)
 	}
-	return h.Outbox.PruneOutbox(ctx, seq)
+	return seq, nil
 }

@@ -3,8 +3,10 @@ package web
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
+	"os"
 	"os/exec"
 	"strings"
 	"sync"
@@ -28,14 +30,38 @@ type browser struct {
 	urls    []string // every URL the page asked for
 }
 
-func newBrowser(t *testing.T) *browser {
-	t.Helper()
+// chromium is the one browser process of this test binary (it takes
+// seconds to start); each test gets its own tab in its own browser
+// context, so no cookies, storage or cache pass between tests.
+var chromium struct {
+	once   sync.Once
+	ctx    context.Context
+	cancel func()
+	dir    string
+	err    error
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if chromium.cancel != nil {
+		chromium.cancel()
+		os.RemoveAll(chromium.dir)
+	}
+	os.Exit(code)
+}
+
+func startChromium() {
 	path, err := exec.LookPath("chromium")
 	if err != nil {
-		t.Fatalf("chromium is not installed (make test installs it: apt-get install chromium): %v", err)
+		chromium.err = fmt.Errorf("chromium is not installed (make test installs it: apt-get install chromium): %w", err)
+		return
+	}
+	if chromium.dir, err = os.MkdirTemp("", "relay-web-chromium-"); err != nil {
+		chromium.err = err
+		return
 	}
 	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(path), chromedp.UserDataDir(t.TempDir()),
+		chromedp.ExecPath(path), chromedp.UserDataDir(chromium.dir),
 		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
 		// Without these, Chromium dials Google's hosts at start, and this
 		// machine's closed network refuses them.
@@ -51,9 +77,21 @@ func newBrowser(t *testing.T) *browser {
 		chromedp.Flag("mute-audio", true),
 	}
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancelTab := chromedp.NewContext(actx)
+	bctx, cancelBrowser := chromedp.NewContext(actx)
+	chromium.ctx, chromium.cancel = bctx, func() { cancelBrowser(); cancelAlloc() }
+	// The first run starts the browser.
+	chromium.err = chromedp.Do(bctx)
+}
+
+func newBrowser(t *testing.T) *browser {
+	t.Helper()
+	chromium.once.Do(startChromium)
+	if chromium.err != nil {
+		t.Fatal(chromium.err)
+	}
+	ctx, cancelTab := chromedp.NewContext(chromium.ctx, chromedp.WithNewBrowserContext())
 	ctx, cancelTime := context.WithTimeout(ctx, 90*time.Second)
-	t.Cleanup(func() { cancelTime(); cancelTab(); cancelAlloc() })
+	t.Cleanup(func() { cancelTime(); cancelTab() })
 	b := &browser{t: t, ctx: ctx}
 	if err := chromedp.Listen(ctx, func(ev any) {
 		b.mu.Lock()

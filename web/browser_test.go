@@ -15,6 +15,7 @@ import (
 
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 )
 
@@ -27,6 +28,7 @@ type browser struct {
 	ctx     context.Context
 	mu      sync.Mutex
 	dialogs []string
+	errors  []string // uncaught exceptions of the page's script
 	urls    []string // every URL the page asked for
 }
 
@@ -99,6 +101,8 @@ func newBrowser(t *testing.T) *browser {
 		switch ev := ev.(type) {
 		case *page.EventJavascriptDialogOpening:
 			b.dialogs = append(b.dialogs, string(ev.Type)+": "+ev.Message)
+		case *runtime.EventExceptionThrown:
+			b.errors = append(b.errors, exceptionDescription(ev))
 		case *network.EventRequestWillBeSent:
 			b.urls = append(b.urls, ev.Request.URL)
 		}
@@ -174,6 +178,7 @@ func (b *browser) strings(expr string) []string {
 	return out
 }
 
+// noDialogs checks that no dialog opened and the script threw nothing.
 func (b *browser) noDialogs() {
 	b.t.Helper()
 	b.mu.Lock()
@@ -181,6 +186,16 @@ func (b *browser) noDialogs() {
 	if len(b.dialogs) > 0 {
 		b.t.Errorf("dialogs opened: %q", b.dialogs)
 	}
+	if len(b.errors) > 0 {
+		b.t.Errorf("the script threw: %q", b.errors)
+	}
+}
+
+func exceptionDescription(ev *runtime.EventExceptionThrown) string {
+	if ev.ExceptionDetails == nil || ev.ExceptionDetails.Exception == nil {
+		return ""
+	}
+	return ev.ExceptionDetails.Exception.Description
 }
 
 const titlesOf = `(sel) => Array.from(document.querySelectorAll(sel + ' li.track .title')).map(a => a.textContent)`
@@ -413,6 +428,7 @@ func TestBrowserPhone(t *testing.T) {
 			t.Errorf("%s: scrollWidth %d at 390 px", p, width)
 		}
 	}
+	b.noDialogs()
 }
 
 // TestBrowserHostile: titles that are markup render as text, no script of
@@ -457,6 +473,15 @@ func TestBrowserHostile(t *testing.T) {
 		t.Errorf("artist page: %q", got)
 	}
 	check("artist page")
+	for _, tr := range e.hostile {
+		b.open(e.srv.URL + "/track/" + tr.DID.String() + "/" + tr.RKey.String())
+		var h1 string
+		b.eval(`document.querySelector('h1.name').textContent`, &h1)
+		if h1 != tr.Title {
+			t.Errorf("track page title %q, want %q", h1, tr.Title)
+		}
+		check("track page of " + tr.Title)
+	}
 	// Results the script renders from JSON, whose imageUrl and audioUrl are
 	// the stored ones.
 	b.open(e.srv.URL + "/")

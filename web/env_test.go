@@ -39,6 +39,8 @@ type env struct {
 	srv   *httptest.Server
 	media *httptest.Server
 	n     int
+	// hostile are the catalogue's hostile tracks.
+	hostile []relay.Track
 
 	mu       sync.Mutex
 	requests []string // paths asked of srv, in order
@@ -46,7 +48,10 @@ type env struct {
 	slow func(*http.Request) time.Duration
 }
 
-func newEnv(t testing.TB) *env {
+func newEnv(t testing.TB) *env { return newEnvAt(t, "") }
+
+// newEnvAt is newEnv with the web UI told its public URL (--public-url).
+func newEnvAt(t testing.TB, publicURL string) *env {
 	t.Helper()
 	dir := t.TempDir()
 	ctx := context.Background()
@@ -63,7 +68,7 @@ func newEnv(t testing.TB) *env {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	app := appview.New(appview.Config{
 		Store: store, Index: idx, Version: "test", FirstPageTTL: -1, Log: log,
-		Pages: func(s *appview.Server) http.Handler { return New(Config{Views: s, Log: log}) },
+		Pages: func(s *appview.Server) http.Handler { return New(Config{Views: s, PublicURL: publicURL, Log: log}) },
 	})
 	e.srv = httptest.NewUnstartedServer(nil)
 	e.srv.Config = app.HTTPServer()
@@ -199,7 +204,7 @@ func (e *env) catalogue() {
 		trackSpec{did: nova, title: "harbour lights (demo)", artist: "nova", image: e.art(3), duration: 95, age: 5 * h},
 		trackSpec{did: lantern, title: "northbound", artist: "the lanterns", image: e.art(4), duration: 3725, age: 20 * time.Minute},
 	)
-	e.add(
+	e.hostile = e.add(
 		trackSpec{did: mallory, title: hostile1, artist: hostile2, album: hostile1, image: "javascript:alert(2)", audio: "javascript:alert(3)", duration: 60, age: 2 * h},
 		trackSpec{did: mallory, title: hostile2, artist: "mallory", image: "http://127.0.0.1:9/evil.png", audio: "http://127.0.0.1:9/evil.mp3", duration: 61, age: 3 * h},
 	)

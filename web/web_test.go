@@ -346,3 +346,27 @@ func TestFormat(t *testing.T) {
 		}
 	}
 }
+
+// TestPublicURL: with --public-url, share tags and oEmbed name that
+// origin, whatever host the request came to.
+func TestPublicURL(t *testing.T) {
+	const public = "https://relay.example.com"
+	e := newEnvAt(t, public)
+	e.handle(nova, "nova.example.com")
+	tr := e.add(trackSpec{did: nova, title: "t", artist: "nova"})[0]
+	tp := "/track/" + tr.DID.String() + "/" + tr.RKey.String()
+	_, body := get(t, e.srv.URL+tp)
+	if got := metaContent(body, "og:url"); got != public+tp {
+		t.Errorf("og:url %q", got)
+	}
+	if got := metaContent(body, "twitter:player"); got != public+"/embed"+tp {
+		t.Errorf("twitter:player %q", got)
+	}
+	resp, body := get(t, e.srv.URL+"/oembed?url="+url.QueryEscape(public+tp))
+	if resp.StatusCode != 200 || !strings.Contains(body, `"provider_url":"`+public+`/"`) {
+		t.Errorf("oembed of the public link: %d %s", resp.StatusCode, body)
+	}
+	if resp, _ := get(t, e.srv.URL+"/oembed?url="+url.QueryEscape(e.srv.URL+tp)); resp.StatusCode != 404 {
+		t.Errorf("oembed of a link to another origin: %d", resp.StatusCode)
+	}
+}

@@ -25,6 +25,9 @@ type Image struct {
 // MaxArtworkBytes, or a side over MaxArtworkSide, is ErrInvalid; another
 // kind of file ErrUnsupported.
 func Artwork(ctx context.Context, r io.ReaderAt, size int64) (Image, error) {
+	if size < 0 {
+		return Image{}, invalid("artwork: negative size %d", size)
+	}
 	if size > MaxArtworkBytes {
 		return Image{}, invalid("artwork: %d bytes, relay takes at most %d", size, MaxArtworkBytes)
 	}

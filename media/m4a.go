@@ -55,7 +55,7 @@ func walkBMFF(s *src) (bmff, error) {
 			return nil, invalid("m4a: boxes nested deeper than %d", MaxBoxDepth)
 		}
 		bi := h.BoxInfo
-		if bi.Size != 0 && bi.Offset+bi.Size > uint64(s.size) {
+		if bi.Size > uint64(s.size) || bi.Offset+bi.Size > uint64(s.size) { // the first test keeps the sum from wrapping
 			return nil, invalid("m4a: box %s extends past the end of the file", fourCC([]byte(bi.Type.String())))
 		}
 		switch bi.Type {

@@ -397,6 +397,20 @@ func TestHeaderOnlyReads(t *testing.T) {
 	}
 }
 
+// TestNegativeSize: a caller's bad size is an error, not a panic in make.
+func TestNegativeSize(t *testing.T) {
+	r := bytes.NewReader(nil)
+	if _, err := Sniff(context.Background(), r, -1); !errors.Is(err, ErrInvalid) {
+		t.Errorf("Sniff: %v", err)
+	}
+	if _, err := Duration(context.Background(), r, -1, MP3); !errors.Is(err, ErrInvalid) {
+		t.Errorf("Duration: %v", err)
+	}
+	if _, err := Artwork(context.Background(), r, -1); !errors.Is(err, ErrInvalid) {
+		t.Errorf("Artwork: %v", err)
+	}
+}
+
 // TestContext: a done context stops a parser with its own error, not a
 // 400-worthy ErrInvalid.
 func TestContext(t *testing.T) {

@@ -34,6 +34,9 @@ func Probe(ctx context.Context, r io.ReaderAt, size int64) (Audio, error) {
 // of format f, from its headers (and, for an MP3 without a Xing or VBRI
 // header, its frames), never holding more than a page or a frame of it.
 func Duration(ctx context.Context, r io.ReaderAt, size int64, f Format) (int64, error) {
+	if size < 0 {
+		return 0, invalid("negative size %d", size)
+	}
 	head := newSrc(ctx, r, size, MaxHeaderBytes)
 	var first [10]byte
 	n, _ := head.ReadAt(first[:], 0)

@@ -47,6 +47,9 @@ const taken = "relay takes mp3, wav, ogg (vorbis or opus), flac and m4a"
 // the head, the headers after ID3v2 tags and, for ISO BMFF, the box tree up
 // to MaxHeaderBytes in all.
 func Sniff(ctx context.Context, r io.ReaderAt, size int64) (Format, error) {
+	if size < 0 {
+		return Format{}, invalid("negative size %d", size)
+	}
 	s := newSrc(ctx, r, size, MaxHeaderBytes)
 	head := make([]byte, min(size, SniffBytes))
 	if err := s.full(head, 0); err != nil {

@@ -35,7 +35,12 @@
 //     pages never repeat or skip while tracks come and go
 //     (TestArtistFeedPaging);
 //   - the feed's first-page cache holds at most 4 MiB, oldest evicted
-//     first (TestFirstPageCacheBytes).
+//     first (TestFirstPageCacheBytes);
+//   - every track view carries audioStatus (ok, missing, unchecked,
+//     unreachable: the audio checker's last word, audiocheck/). A track
+//     whose audio is missing is in no list (feeds, trending, search) but
+//     getTracks still shows it by its uri, so a shared link can say why it
+//     will not play.
 //
 // Where things live:
 //   - server.go: routing, the health endpoint, request metrics;

@@ -32,6 +32,8 @@ type TrackView struct {
 	FeaturedArtists []ArtistView `json:"featuredArtists,omitempty"`
 	CreatedAt       string       `json:"createdAt"`
 	IndexedAt       string       `json:"indexedAt"`
+	// AudioStatus is the audio checker's last word on AudioURL.
+	AudioStatus string `json:"audioStatus"`
 	// Record is the record re-encoded and bounded (servedRecord), never
 	// the stored bytes.
 	Record json.RawMessage `json:"record"`
@@ -60,7 +62,17 @@ func trackView(t *relay.StoredTrack) TrackView {
 		CreatedAt: formatTime(t.CreatedAt),
 		IndexedAt: formatTime(t.IndexedAt),
 		Record:    servedRecord(t),
+
+		AudioStatus: audioStatus(t.AudioStatus),
 	}
+}
+
+// audioStatus names a store's audio status as the lexicon does.
+func audioStatus(s relay.AudioStatus) string {
+	if s == relay.AudioUnchecked {
+		return "unchecked"
+	}
+	return string(s)
 }
 
 func formatTime(t time.Time) string { return t.UTC().Format(datetimeLayout) }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"net/http/pprof"
@@ -15,10 +16,12 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/relaymusic/relay/appview"
+	"github.com/relaymusic/relay/audiocheck"
 	"github.com/relaymusic/relay/backfill"
 	"github.com/relaymusic/relay/datadir"
 	"github.com/relaymusic/relay/handles"
 	"github.com/relaymusic/relay/indexer"
+	"github.com/relaymusic/relay/outbound"
 	"github.com/relaymusic/relay/search"
 	"github.com/relaymusic/relay/sqlite"
 	"github.com/relaymusic/relay/validate"
@@ -45,6 +48,8 @@ var serveCommand = &cli.Command{
 		&cli.StringFlag{Name: "service-did", Usage: "the service's did:web (of --public-url's host), served at /.well-known/did.json", EnvVars: []string{"RELAY_SERVICE_DID"}},
 		publicURLFlag,
 		&cli.BoolFlag{Name: "resolve-handles", Value: true, Usage: "look up, in the background through --plc-url, the handles of artists whose identity events came before their first track", EnvVars: []string{"RELAY_RESOLVE_HANDLES"}},
+		&cli.BoolFlag{Name: "check-audio", Value: true, Usage: "check in the background that each track's audioUrl answers; audio gone (404/410 twice, minutes apart) leaves the feeds and search until it answers again", EnvVars: []string{"RELAY_CHECK_AUDIO"}},
+		&cli.IntFlag{Name: "audio-check-concurrency", Value: 8, Usage: "audio checks in flight at once (at most 2 per host)", EnvVars: []string{"RELAY_AUDIO_CHECK_CONCURRENCY"}},
 	},
 	Action: runServe,
 }
@@ -79,6 +84,7 @@ func runServe(c *cli.Context) error {
 	// or not, so a dashboard tells zero from missing.
 	handleMetrics := handles.NewMetrics(dd.Registry)
 	backfillMetrics := backfill.NewMetrics(dd.Registry)
+	audioMetrics := audiocheck.NewMetrics(dd.Registry)
 
 	// wake tells the index follower that this process committed something.
 	wake := make(chan struct{}, 1)
@@ -149,8 +155,18 @@ func runServe(c *cli.Context) error {
 		}
 		g.Go(func() error { resolver.Run(gctx); return nil })
 	}
+	var outbox search.Outbox = store
+	if c.Bool("check-audio") {
+		checker, err := audioChecker(c, store, audioMetrics, log)
+		if err != nil {
+			return err
+		}
+		// The index must not prune changed audio URLs the checker has not read.
+		outbox = heldOutbox{store, checker.Prunable}
+		g.Go(func() error { checker.Run(gctx); return nil })
+	}
 	g.Go(func() error {
-		if err := idx.Follow(gctx, store, c.Duration("index-poll"), wake); !errors.Is(err, context.Canceled) {
+		if err := idx.Follow(gctx, outbox, c.Duration("index-poll"), wake); !errors.Is(err, context.Canceled) {
 			return err
 		}
 		return nil
@@ -202,6 +218,49 @@ func handleResolver(c *cli.Context, store *sqlite.Store, m *handles.Metrics, log
 		Log:           log,
 		Metrics:       m,
 	}), nil
+}
+
+// audioChecker checks tracks' audio over outbound's client: an audioUrl is
+// named by anyone. Media under the instance's own --public-url is the
+// operator's. No body cap: a HEAD declares the whole file's size, and the
+// checker reads a few bytes at most.
+func audioChecker(c *cli.Context, store *sqlite.Store, m *audiocheck.Metrics, log *slog.Logger) (*audiocheck.Checker, error) {
+	var trusted []string
+	if u := c.String("public-url"); u != "" {
+		trusted = append(trusted, u)
+	}
+	client, err := outbound.New(outbound.Options{
+		AllowPrivateNetwork: c.Bool("allow-private-network"),
+		Trusted:             trusted,
+		Timeout:             15 * time.Second,
+		MaxBody:             math.MaxInt64,
+		UserAgent:           "relay/" + versionString() + " (audio check)",
+	})
+	if err != nil {
+		return nil, fmt.Errorf("--public-url: %w", err)
+	}
+	return audiocheck.New(audiocheck.Config{
+		Store:       store,
+		Client:      client,
+		Concurrency: c.Int("audio-check-concurrency"),
+		Log:         log,
+		Metrics:     m,
+	}), nil
+}
+
+// heldOutbox is the store as the search index follows it, pruned no
+// further than limit allows (the audio checker's cursor).
+type heldOutbox struct {
+	*sqlite.Store
+	limit func(ctx context.Context, seq int64) (int64, error)
+}
+
+func (h heldOutbox) PruneOutbox(ctx context.Context, seq int64) error {
+	seq, err := h.limit(ctx, seq)
+	if err != nil {
+		return err
+	}
+	return h.Store.PruneOutbox(ctx, seq)
 }
 
 func health(ctx context.Context, ingest *indexer.Indexer, idx *search.Index, store *sqlite.Store) appview.Health {

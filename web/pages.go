@@ -13,6 +13,9 @@ import (
 // pageSize is how many tracks a list shows at a time.
 const pageSize = 30
 
+// moreByArtist is how many of the artist's other tracks a track page lists.
+const moreByArtist = 10
+
 // artistPageSize is how many of an artist's tracks one page groups by album.
 const artistPageSize = 100
 
@@ -25,6 +28,7 @@ type data struct {
 	OEmbed    string // the oEmbed discovery link, track pages only
 
 	Items   []item
+	MoreBy  []item // track pages: the artist's other tracks
 	More    string // the next page's path, "" on the last
 	Cursor  string // the next page's cursor, for the script
 	Tab     string
@@ -195,6 +199,16 @@ func (h *Handler) track(w http.ResponseWriter, r *http.Request) {
 	d := &data{
 		Title: it.Title + " · " + it.Artist + " · relay", Meta: m, Track: &it, Items: []item{it}, Canonical: self,
 		OEmbed: origin + "/oembed?format=json&url=" + queryEscape(self),
+	}
+	// More by the same account; the page stands without them.
+	if more, err := h.views.ArtistFeed(r.Context(), syntax.DID(v.DID), "", moreByArtist+1); err != nil {
+		h.log.WarnContext(r.Context(), "track page: the artist's other tracks", "err", err)
+	} else {
+		for _, o := range items(more.Tracks, timeNow()) {
+			if o.RKey != it.RKey && len(d.MoreBy) < moreByArtist {
+				d.MoreBy = append(d.MoreBy, o)
+			}
+		}
 	}
 	h.render(w, r, http.StatusOK, "track", d)
 }

@@ -50,7 +50,7 @@ func TestPages(t *testing.T) {
 		{"feed", "/", 200, []string{"glass harbour", "paper moons", "load more", "trending"}},
 		{"artist by handle", "/artist/nova.example.com", 200, []string{"nova.example.com", "tidelines", "singles", "salt in the wires", "harbour lights (demo)", `property="og:title"`}},
 		{"artist by did", "/artist/" + lantern.String(), 200, []string{"night market", "café au lait"}},
-		{"track", trackPath, 200, []string{"share me", "tidelines", "1:15", `href="/artist/nova.example.com"`}},
+		{"track", trackPath, 200, []string{"share me", "tidelines", "1:15", `href="/artist/nova.example.com"`, "more by", "glass harbour"}},
 		{"embed", "/embed/track/" + tr.DID.String() + "/" + tr.RKey.String(), 200, []string{"share me", `<audio controls preload="none" src="/play/`}},
 		{"unknown artist", "/artist/nobody.example.com", 404, []string{"no such artist"}},
 		{"not an actor", "/artist/%20%3Cx%3E", 404, []string{"no such artist"}},

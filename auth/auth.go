@@ -218,7 +218,9 @@ func bearer(r *http.Request) string {
 	return ""
 }
 
-func safeMethod(m string) bool { return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions }
+func safeMethod(m string) bool {
+	return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions
+}
 
 // sameOrigin reports whether a browser says r comes from this origin.
 func sameOrigin(r *http.Request) bool {

@@ -21,6 +21,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/relaymusic/relay"
+	"github.com/relaymusic/relay/datadir"
 	"github.com/relaymusic/relay/internal/demo"
 	"github.com/relaymusic/relay/storage"
 )
@@ -61,6 +63,15 @@ func run(ctx context.Context, relayBin, dataDir, listen string, verbose bool) er
 		Log:      logw,
 		NewMedia: func(dir, publicURL string) (demo.Media, error) {
 			return storage.NewLocal(dir, publicURL)
+		},
+		// Beside the running server, as relay backfill writes.
+		AddPlays: func(ctx context.Context, counts []relay.PlayCount) error {
+			dd, err := datadir.Open(ctx, dataDir)
+			if err != nil {
+				return err
+			}
+			defer dd.Close()
+			return dd.Store.AddPlays(ctx, counts)
 		},
 	})
 	if errors.Is(err, demo.ErrPortBusy) {

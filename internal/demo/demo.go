@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/relaymusic/relay"
 	"github.com/relaymusic/relay/internal/testnet"
 )
 
@@ -45,6 +46,10 @@ type Config struct {
 	RepoRoot string
 	// Log receives progress lines (testnet's included). Nil: discarded.
 	Log io.Writer
+	// AddPlays, if set, adds play counts to relay serve's store (beside the
+	// running server, as relay backfill writes), so that trending is not
+	// empty at the first look.
+	AddPlays func(context.Context, []relay.PlayCount) error
 	// Ready bounds the wait for the catalogue to be served. Zero: 90 s.
 	Ready time.Duration
 }
@@ -60,6 +65,9 @@ type Track struct {
 	Tags                             []string
 	Featured                         string // the featured artist's handle, if any
 	AudioURL, ImageURL               string
+	// Plays are the plays the demo gave it over the past day (0 without
+	// Config.AddPlays).
+	Plays int64
 }
 
 // Demo is a running demo: the local network, relay serve and the catalogue.
@@ -152,6 +160,12 @@ func Start(ctx context.Context, cfg Config) (_ *Demo, err error) {
 		return nil, err
 	}
 	log.Info("catalogue served", "took", time.Since(t0).Round(time.Millisecond))
+	if cfg.AddPlays != nil {
+		if err := d.addPlays(ctx, cfg.AddPlays); err != nil {
+			return nil, err
+		}
+		log.Info("plays added", "hours", playHours)
+	}
 	return d, nil
 }
 

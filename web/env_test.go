@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/bluesky-social/indigo/atproto/syntax"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/relaymusic/relay"
 	"github.com/relaymusic/relay/appview"
@@ -66,8 +67,10 @@ func newEnvAt(t testing.TB, publicURL string) *env {
 	e := &env{t: t, store: store, index: idx}
 	e.media = httptest.NewTLSServer(http.HandlerFunc(serveMedia))
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	reg := prometheus.NewRegistry()
 	app := appview.New(appview.Config{
 		Store: store, Index: idx, Version: "test", FirstPageTTL: -1, Log: log,
+		Metrics: appview.NewMetrics(reg), Gatherer: reg,
 		Pages: func(s *appview.Server) http.Handler { return New(Config{Views: s, PublicURL: publicURL, Log: log}) },
 	})
 	e.srv = httptest.NewUnstartedServer(nil)

@@ -30,6 +30,18 @@ func TestScreenshots(t *testing.T) {
 		width, height int64
 		mobile        bool
 	}{{"desktop", 1280, 800, false}, {"phone", 390, 844, true}}
+	// The embeddable player, at the size oEmbed announces.
+	b := newBrowser(t)
+	b.do(chromedp.EmulateViewport(embedWidth, embedHeight, chromedp.EmulateScale(2)))
+	b.open(e.srv.URL + "/embed" + trackPath)
+	b.wait(`Array.from(document.images).every(i => i.complete)`, 10*time.Second)
+	png, err := chromedp.Run(b.ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "embed.png"), png, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	for _, sz := range sizes {
 		b := newBrowser(t)
 		if sz.mobile {

@@ -310,6 +310,14 @@ func TestMounting(t *testing.T) {
 	if resp.StatusCode != 200 || !strings.Contains(body, "no tracks yet") {
 		t.Errorf("empty feed: %d", resp.StatusCode)
 	}
+	get(t, e.srv.URL+"/nope")
+	// Pages are counted with the XRPC queries, as method "web".
+	_, metrics := get(t, e.srv.URL+"/metrics")
+	for _, series := range []string{`relay_xrpc_requests_total{method="web",status="200"} 1`, `relay_xrpc_requests_total{method="web",status="404"} 1`} {
+		if !strings.Contains(metrics, series) {
+			t.Errorf("/metrics lacks %s", series)
+		}
+	}
 	r, err := http.Post(e.srv.URL+"/", "text/plain", strings.NewReader("x"))
 	if err != nil {
 		t.Fatal(err)

@@ -17,6 +17,7 @@ import (
 	"github.com/relaymusic/relay/appview"
 	"github.com/relaymusic/relay/audiocheck"
 	"github.com/relaymusic/relay/indexer"
+	"github.com/relaymusic/relay/plays"
 	"github.com/relaymusic/relay/search"
 )
 
@@ -29,6 +30,7 @@ type Backend interface {
 	appview.Store    // Feed, Tracks, ArtistFeed, Artists, ArtistByHandle, Albums
 	Backfill         // backfill.go
 	audiocheck.Store // SyncAudioChecks, DueAudioChecks, SaveAudioCheck, AudioOutboxCursor
+	plays.Store      // AddPlays (Trending is appview.Store's)
 }
 
 // Run checks the backend that open returns against the store contract
@@ -53,6 +55,7 @@ func Run(t *testing.T, open func(t *testing.T) Backend) {
 		{"artists", testArtists},
 		{"artists search", testArtistsSearch},
 		{"audio", testAudio},
+		{"plays", testPlays},
 	} {
 		t.Run(c.name, func(t *testing.T) { c.run(t, open) })
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/relaymusic/relay"
+	"github.com/relaymusic/relay/plays"
 	"github.com/relaymusic/relay/search"
 )
 
@@ -106,6 +107,11 @@ type Config struct {
 	// Identity is what /.well-known/did.json serves (NewServiceIdentity);
 	// nil: 404.
 	Identity *ServiceIdentity
+	// Plays counts GET /play (plays.Counter); nil: plays redirect uncounted.
+	Plays PlayCounter
+	// TrustedProxies are the peers whose X-Forwarded-For names the client
+	// of a play (--trusted-proxy); zero: none.
+	TrustedProxies plays.Proxies
 	// Pages builds the handler of every path no other route takes (the
 	// web UI, package web), given the server whose page methods (pages.go)
 	// it renders from; it is served within the same limits and counted as
@@ -126,6 +132,9 @@ type Server struct {
 	metrics *Metrics
 	// identity is the service's did:web (nil: none).
 	identity *ServiceIdentity
+	// plays counts plays (nil: none); proxies find a play's client.
+	plays   PlayCounter
+	proxies plays.Proxies
 	// inFlight holds a token per request being served (Limits.MaxInFlight).
 	inFlight chan struct{}
 	// queries are the registered query NSIDs, the only method labels.
@@ -139,7 +148,7 @@ func New(cfg Config) *Server {
 	s := &Server{
 		store: cfg.Store, index: cfg.Index, version: cfg.Version, health: cfg.Health, log: cfg.Log,
 		mux: http.NewServeMux(), limits: cfg.Limits.withDefaults(), queries: map[string]bool{},
-		metrics: cfg.Metrics, identity: cfg.Identity,
+		metrics: cfg.Metrics, identity: cfg.Identity, plays: cfg.Plays, proxies: cfg.TrustedProxies,
 	}
 	if s.metrics == nil {
 		s.metrics = NewMetrics(nil)
@@ -164,6 +173,8 @@ func New(cfg Config) *Server {
 	s.query("app.relay.feed.getTracks", s.getTracks)
 	s.query("app.relay.feed.getArtistFeed", s.getArtistFeed)
 	s.query("app.relay.actor.getArtist", s.getArtist)
+	s.query("app.relay.feed.getTrending", s.getTrending)
+	s.mux.Handle("GET /play/{did}/{rkey}", s.counted("play", http.HandlerFunc(s.handlePlay)))
 	s.query("app.relay.actor.searchArtists", s.searchArtists)
 	s.mux.HandleFunc("/xrpc/{method}", s.notImplemented)
 	s.mux.HandleFunc("GET /xrpc/{$}", s.handleRoot)
@@ -260,6 +271,8 @@ func (s *Server) handleRoot(w http.ResponseWriter, r *http.Request) {
 	b.WriteString("GET /xrpc/app.relay.feed.getTracks?uris=&uris=\n")
 	b.WriteString("GET /xrpc/app.relay.feed.getArtistFeed?actor=&album=&limit=&cursor=\n")
 	b.WriteString("GET /xrpc/app.relay.actor.getArtist?actor=\n")
+	b.WriteString("GET /xrpc/app.relay.feed.getTrending?window=day|week|month&limit=&cursor=\n")
+	b.WriteString("GET /play/{did}/{rkey}\n")
 	b.WriteString("GET /xrpc/app.relay.actor.searchArtists?q=&limit=&cursor=\n")
 	b.WriteString("GET /xrpc/_health\n")
 	b.WriteString("GET /.well-known/did.json\n")

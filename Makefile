@@ -22,8 +22,10 @@ run: bin/relay
 # relay on a local network (internal/testnet) with a small catalogue of
 # sample tracks, for a first look without the public network: prints the
 # URL to open, runs until Ctrl-C. DEMO_PORT changes the port (8080).
+# Built, then run: `go run` exits 1 on Ctrl-C however cleanly the program
+# stops, and make would report that as an error.
 demo: bin/relay
-	$(GO) run ./cmd/relay-demo
+	$(GO) build -o bin/relay-demo ./cmd/relay-demo && ./bin/relay-demo
 
 test: vet lint-metrics chromium
 	$(GO) test -count=1 -timeout 30m ./...

@@ -27,8 +27,9 @@ func (d *Demo) Tips(ctx context.Context) []Tip {
 		tips = append(tips, Tip{What: what, URL: u})
 	}
 	add("the discovery feed", "/", "/xrpc/app.relay.feed.getDiscoveryFeed")
-	add(fmt.Sprintf("search %q, accents folded (finds Björk och Tall)", FoldQuery),
-		"/?q="+FoldQuery, "/xrpc/app.relay.feed.searchTracks?q="+FoldQuery)
+	// The search box is the web UI's; its query is the link.
+	add(fmt.Sprintf("search: type %q in the search box, accents fold (it finds Björk och Tall)", FoldQuery),
+		"", "/xrpc/app.relay.feed.searchTracks?q="+FoldQuery)
 	if len(d.Artists) > 0 {
 		a := d.Artists[0]
 		add("an artist, "+a.Name, "/artist/"+a.Handle, "/xrpc/app.relay.actor.getArtist?actor="+url.QueryEscape(a.Handle))

@@ -44,6 +44,8 @@
 //
 // Where things live:
 //   - server.go: routing, the health endpoint, request metrics;
+//     Config.Media (package storage's Handler) mounted at /audio/ and
+//     /art/;
 //   - metrics.go: Metrics, created against the registry given; /metrics
 //     serves Config.Gatherer, so only what the process registered there is
 //     exposed (TestHealthAndMetrics);

@@ -104,6 +104,10 @@ type Config struct {
 	// Gatherer is what GET /metrics serves: the process's registry, so only
 	// what relay registered there is exposed (nil: an empty scrape).
 	Gatherer prometheus.Gatherer
+	// Media serves GET /audio/ and /art/ (storage's Handler: local files,
+	// or redirects to signed R2 URLs), counted as method "media"; nil:
+	// not routed.
+	Media http.Handler
 	// Identity is what /.well-known/did.json serves (NewServiceIdentity);
 	// nil: 404.
 	Identity *ServiceIdentity
@@ -168,6 +172,11 @@ func New(cfg Config) *Server {
 	s.mux.Handle("GET /metrics", promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{}))
 	s.mux.HandleFunc("GET /xrpc/_health", s.handleHealth)
 	s.mux.HandleFunc("GET /.well-known/did.json", s.handleDIDDocument)
+	if cfg.Media != nil {
+		media := s.counted("media", cfg.Media)
+		s.mux.Handle("GET /audio/", media)
+		s.mux.Handle("GET /art/", media)
+	}
 	s.query("app.relay.feed.getDiscoveryFeed", s.getDiscoveryFeed)
 	s.query("app.relay.feed.searchTracks", s.searchTracks)
 	s.query("app.relay.feed.getTracks", s.getTracks)

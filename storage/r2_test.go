@@ -359,8 +359,12 @@ func TestNewR2Config(t *testing.T) {
 		{"no secret", func(c *R2Config) { c.SecretAccessKey = "" }},
 		{"no public url", func(c *R2Config) { c.PublicURL = "" }},
 		{"signed without service url", func(c *R2Config) { c.SignedURLs = true }},
-		{"ttl past 7 days", func(c *R2Config) { c.SignedURLs, c.ServiceURL, c.URLTTL = true, "https://relay.example.com", 8 * 24 * time.Hour }},
-		{"ttl under a second", func(c *R2Config) { c.SignedURLs, c.ServiceURL, c.URLTTL = true, "https://relay.example.com", time.Millisecond }},
+		{"ttl past 7 days", func(c *R2Config) {
+			c.SignedURLs, c.ServiceURL, c.URLTTL = true, "https://relay.example.com", 8*24*time.Hour
+		}},
+		{"ttl under a second", func(c *R2Config) {
+			c.SignedURLs, c.ServiceURL, c.URLTTL = true, "https://relay.example.com", time.Millisecond
+		}},
 		{"bad endpoint", func(c *R2Config) { c.Endpoint = "ftp://x" }},
 	}
 	for _, tt := range tests {

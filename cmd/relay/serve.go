@@ -22,6 +22,7 @@ import (
 	"github.com/relaymusic/relay/handles"
 	"github.com/relaymusic/relay/indexer"
 	"github.com/relaymusic/relay/outbound"
+	"github.com/relaymusic/relay/plays"
 	"github.com/relaymusic/relay/search"
 	"github.com/relaymusic/relay/sqlite"
 	"github.com/relaymusic/relay/validate"
@@ -47,6 +48,7 @@ var serveCommand = &cli.Command{
 		&cli.DurationFlag{Name: "index-poll", Value: time.Second, Usage: "how often the search index polls the outbox for changes written by other processes", EnvVars: []string{"RELAY_INDEX_POLL"}},
 		&cli.StringFlag{Name: "service-did", Usage: "the service's did:web (of --public-url's host), served at /.well-known/did.json", EnvVars: []string{"RELAY_SERVICE_DID"}},
 		publicURLFlag,
+		&cli.StringSliceFlag{Name: "trusted-proxy", Usage: "CIDR ranges of reverse proxies whose X-Forwarded-For names a play's client (repeatable or comma-separated; default none)", EnvVars: []string{"RELAY_TRUSTED_PROXY"}},
 		&cli.BoolFlag{Name: "resolve-handles", Value: true, Usage: "look up, in the background through --plc-url, the handles of artists whose identity events came before their first track", EnvVars: []string{"RELAY_RESOLVE_HANDLES"}},
 		&cli.BoolFlag{Name: "check-audio", Value: true, Usage: "check in the background that each track's audioUrl answers; audio gone (404/410 twice, minutes apart) leaves the feeds and search until it answers again", EnvVars: []string{"RELAY_CHECK_AUDIO"}},
 		&cli.IntFlag{Name: "audio-check-concurrency", Value: 8, Usage: "audio checks in flight at once (at most 2 per host)", EnvVars: []string{"RELAY_AUDIO_CHECK_CONCURRENCY"}},
@@ -58,7 +60,6 @@ func init() {
 	serveCommand.Flags = append(serveCommand.Flags,
 		&cli.BoolFlag{Name: "backfill", Usage: "run a backfill in the background at start (see relay backfill for its flags)", EnvVars: []string{"RELAY_BACKFILL"}})
 	serveCommand.Flags = append(serveCommand.Flags, backfillFlags...)
-	serveCommand.Flags = append(serveCommand.Flags, storageFlags...)
 }
 
 func runServe(c *cli.Context) error {
@@ -72,6 +73,11 @@ func runServe(c *cli.Context) error {
 	// Media under the instance's own origin (local-disk storage) is valid
 	// besides https: NewServiceIdentity has checked the URL's shape.
 	if err := validate.TrustOrigin(c.String("public-url")); err != nil {
+		return err
+	}
+
+	proxies, err := plays.ParseProxies(c.StringSlice("trusted-proxy"))
+	if err != nil {
 		return err
 	}
 
@@ -105,14 +111,13 @@ func runServe(c *cli.Context) error {
 		Metrics:     indexer.NewMetrics(dd.Registry),
 	})
 
+	// Plays are counted in memory and written every few seconds, so /play
+	// never waits on SQLite.
+	counter := plays.NewCounter(plays.Config{Store: store, Log: log, Metrics: plays.NewMetrics(dd.Registry)})
+
 	ln, err := net.Listen("tcp", c.String("listen"))
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w", c.String("listen"), err)
-	}
-	// Uploaded media, served under the listener's origin by default.
-	mediaStore, err := openMediaStore(ctx, c, dataDir, ln, log)
-	if err != nil {
-		return err
 	}
 	// The appview builds its own http.Server: its timeouts, header bound and
 	// in-flight bound are part of what it guarantees (appview.Limits).
@@ -124,11 +129,12 @@ func runServe(c *cli.Context) error {
 		Health: func(ctx context.Context) appview.Health {
 			return health(ctx, ingest, idx, store)
 		},
-		Limits:   appview.Limits{MaxInFlight: c.Int("http-max-in-flight")},
-		Media:    mediaStore.Handler(),
-		Metrics:  appview.NewMetrics(dd.Registry),
-		Gatherer: dd.Registry,
-		Identity: identity,
+		Limits:         appview.Limits{MaxInFlight: c.Int("http-max-in-flight")},
+		Metrics:        appview.NewMetrics(dd.Registry),
+		Gatherer:       dd.Registry,
+		Identity:       identity,
+		Plays:          counter,
+		TrustedProxies: proxies,
 		// The web UI at /, rendered from the appview's own views.
 		Pages: func(views *appview.Server) http.Handler {
 			return web.New(web.Config{Views: views, PublicURL: c.String("public-url"), Log: log})
@@ -155,6 +161,7 @@ func runServe(c *cli.Context) error {
 		})
 	}
 	g.Go(func() error { return ingest.Run(gctx) })
+	g.Go(func() error { return counter.Run(gctx) })
 	if c.Bool("resolve-handles") {
 		resolver, err := handleResolver(c, store, handleMetrics, log)
 		if err != nil {
@@ -188,7 +195,9 @@ func runServe(c *cli.Context) error {
 		<-gctx.Done()
 		shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		defer cancel()
-		return srv.Shutdown(shutdownCtx)
+		err := srv.Shutdown(shutdownCtx)
+		// And the plays counted while the server drained.
+		return errors.Join(err, counter.Flush(shutdownCtx))
 	})
 	err = g.Wait()
 	log.Info("relay stopped")

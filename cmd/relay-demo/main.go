@@ -16,8 +16,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -75,7 +77,13 @@ func run(ctx context.Context, relayBin, dataDir, listen string, verbose bool) er
 		},
 	})
 	if errors.Is(err, demo.ErrPortBusy) {
-		return fmt.Errorf("%w\n  try: DEMO_PORT=8081 make demo", err)
+		next := "8081"
+		if _, p, perr := net.SplitHostPort(listen); perr == nil {
+			if n, aerr := strconv.Atoi(p); aerr == nil {
+				next = strconv.Itoa(n + 1)
+			}
+		}
+		return fmt.Errorf("%w\n  try: DEMO_PORT=%s make demo", err, next)
 	}
 	if err != nil {
 		return err

@@ -60,6 +60,7 @@ func init() {
 	serveCommand.Flags = append(serveCommand.Flags,
 		&cli.BoolFlag{Name: "backfill", Usage: "run a backfill in the background at start (see relay backfill for its flags)", EnvVars: []string{"RELAY_BACKFILL"}})
 	serveCommand.Flags = append(serveCommand.Flags, backfillFlags...)
+	serveCommand.Flags = append(serveCommand.Flags, storageFlags...)
 }
 
 func runServe(c *cli.Context) error {
@@ -119,6 +120,11 @@ func runServe(c *cli.Context) error {
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w", c.String("listen"), err)
 	}
+	// Uploaded media, served under the listener's origin by default.
+	mediaStore, err := openMediaStore(ctx, c, dataDir, ln, log)
+	if err != nil {
+		return err
+	}
 	// The appview builds its own http.Server: its timeouts, header bound and
 	// in-flight bound are part of what it guarantees (appview.Limits).
 	srv := appview.New(appview.Config{
@@ -130,6 +136,7 @@ func runServe(c *cli.Context) error {
 			return health(ctx, ingest, idx, store)
 		},
 		Limits:         appview.Limits{MaxInFlight: c.Int("http-max-in-flight")},
+		Media:          mediaStore.Handler(),
 		Metrics:        appview.NewMetrics(dd.Registry),
 		Gatherer:       dd.Registry,
 		Identity:       identity,

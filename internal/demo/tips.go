@@ -30,6 +30,9 @@ func (d *Demo) Tips(ctx context.Context) []Tip {
 	// The search box is the web UI's; its query is the link.
 	add(fmt.Sprintf("search: type %q in the search box, accents fold (it finds Björk och Tall)", FoldQuery),
 		"", "/xrpc/app.relay.feed.searchTracks?q="+FoldQuery)
+	if len(d.Tracks) > 0 && d.Tracks[0].Plays > 0 {
+		add("trending: the trending tab (the demo's plays of the past day)", "", "/xrpc/app.relay.feed.getTrending?window=day")
+	}
 	if len(d.Artists) > 0 {
 		a := d.Artists[0]
 		add("an artist, "+a.Name, "/artist/"+a.Handle, "/xrpc/app.relay.actor.getArtist?actor="+url.QueryEscape(a.Handle))

@@ -17,7 +17,10 @@
 // that are HTML, a javascript: imageUrl, a plain-http audioUrl on a foreign
 // host and a record over validate.MaxRecordBytes. The first three are
 // indexed and come back as plain JSON strings (the URL dropped); the last
-// two are rejected and counted in relay_ingest_rejected_total.
+// two are rejected and counted in relay_ingest_rejected_total. With
+// Config.AddPlays the tracks get plays over the past day (written to relay
+// serve's store beside it, as relay backfill writes), so trending has an
+// order to show at the first look.
 //
 // Guarantees of Start:
 //   - the data dir is emptied first: the network is new at every start, so
@@ -41,5 +44,11 @@
 //   - catalogue.go: the artists, albums, tracks and hostile records;
 //   - media.go: the generated WAV and PNG files;
 //   - write.go: accounts and records on the PDS, through indigo's atclient;
-//   - wait.go: what "served" means, and the HTTP reads it and the test use.
+//   - plays.go: the past day's plays, per track per hour;
+//   - wait.go: what "served" means, and the HTTP reads it and the test use;
+//   - tips.go: the links cmd/relay-demo prints (web pages when they answer).
+//
+// demo_test.go's TestDemo runs the whole bring-up on a random port and
+// checks it through relay serve's HTTP API, Close included (no process,
+// no port left); it is skipped under -short.
 package demo

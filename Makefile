@@ -52,6 +52,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzTrack -fuzztime 30s ./validate/
 	$(GO) test -run '^$$' -fuzz FuzzLoadRepo -fuzztime 30s ./backfill/
 	$(GO) test -run '^$$' -fuzz FuzzParams -fuzztime 30s ./appview/
+	$(GO) test -run '^$$' -fuzz FuzzTrackLink -fuzztime 30s ./web/
 
 # The ingest rate of a 100k-event jetstream replay into SQLite and Bleve.
 bench-ingest:

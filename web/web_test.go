@@ -378,3 +378,26 @@ func TestPublicURL(t *testing.T) {
 		t.Errorf("oembed of a link to another origin: %d", resp.StatusCode)
 	}
 }
+
+// FuzzTrackLink: oEmbed's url parameter, from anyone, never panics the
+// parser, and a link it takes names a valid DID and record key on this
+// origin's host.
+func FuzzTrackLink(f *testing.F) {
+	const origin = "https://relay.example.com"
+	for _, s := range []string{
+		origin + "/track/did:plc:novaxxxxxxxxxxxxxxxxxxxx/3lbbbbbbbbbb2", "http://relay.example.com/track/did:web:a.b/x",
+		"javascript:alert(1)", origin + "/track//", origin + "/track/a/b/c", "//relay.example.com/track/did:plc:a/b", "",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		did, rkey, ok := trackLink(raw, origin)
+		if !ok {
+			return
+		}
+		u, err := url.Parse(raw)
+		if err != nil || !strings.EqualFold(u.Host, "relay.example.com") || did.String() == "" || rkey.String() == "" || len(raw) > maxOEmbedURL {
+			t.Fatalf("took %q: %q %q", raw, did, rkey)
+		}
+	})
+}

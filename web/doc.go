@@ -26,11 +26,19 @@
 //   - static files are served under content-hashed names, cached for a
 //     year, with an ETag (TestAssets);
 //   - an unknown track or artist is a 404 page, a foreign or unknown link
-//     a 404 from /oembed, and format=xml a 501 (TestPages, TestOEmbed);
+//     a 404 from /oembed, and format=xml a 501 (TestPages, TestOEmbed,
+//     FuzzTrackLink); share tags and oEmbed name --public-url when it is
+//     set, else the request's own host (TestShareTags, TestPublicURL);
+//   - pages are served within the appview's limits and counted in its
+//     request metrics as method "web"; its plain-text help stays at /xrpc/
+//     (TestMounting);
 //   - the page fits a 390 px screen without scrolling sideways, search
 //     narrows as one types, play requests /play and the queue plays
-//     through in order, space plays and pauses but not in the search box
-//     (browser_test.go, in headless Chromium).
+//     through in order, space plays and pauses but not in the search box,
+//     a stale search answer is dropped, the trending tab lists what was
+//     played (browser_test.go, in headless Chromium: TestBrowserFeed,
+//     TestBrowserLoadMore, TestBrowserSearch, TestBrowserPlayer,
+//     TestBrowserPhone, TestBrowserHostile, TestBrowserTrending).
 //
 // Where things live:
 //   - web.go: Views, Config, the routes, the service's origin;

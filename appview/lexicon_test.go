@@ -14,6 +14,7 @@ import (
 
 	"github.com/relaymusic/relay"
 	"github.com/relaymusic/relay/lexicons"
+	"github.com/relaymusic/relay/plays"
 )
 
 const (
@@ -92,6 +93,7 @@ func (e *env) getRaw(path string, params url.Values) (int, []byte) {
 func TestAnswersMatchLexicons(t *testing.T) {
 	e := newEnv(t)
 	u := catalogue(e)
+	trendingPlays(e, u, plays.OpenHour(time.Now()))
 	cases := []struct {
 		nsid   string
 		params url.Values
@@ -150,6 +152,11 @@ func TestAnswersMatchLexicons(t *testing.T) {
 			albums := fmt.Sprint(b["albums"])
 			if want := "[map[imageUrl:https://img.example/1.jpg name:first album trackCount:2]]"; albums != want {
 				t.Errorf("albums = %s, want %s", albums, want)
+			}
+		}},
+		{"app.relay.feed.getTrending", url.Values{"window": {"month"}, "limit": {"2"}}, func(t *testing.T, b map[string]any) {
+			if got := titles(b["feed"]); !slices.Equal(got, []string{"three", "two"}) || b["cursor"] == nil {
+				t.Errorf("feed = %v, cursor %v", got, b["cursor"])
 			}
 		}},
 		{"app.relay.actor.searchArtists", url.Values{"q": {"alice"}}, func(t *testing.T, b map[string]any) {

@@ -5,8 +5,8 @@
 // A Checker runs beside ingest on its own goroutine and its own queue (the
 // store's audio_checks rows): it never sits in the write path. Each pass
 // queues the tracks new or changed since the last (Store.SyncAudioChecks:
-// a sweep of the tracks table by rowid, which also brings every track of a
-// data dir older than the checker, and the outbox for changed audioUrls),
+// the outbox, and once, a sweep of every track stored before the checker
+// first ran: 1M of them queue in about 22 s of small transactions),
 // then takes up to Batch due checks, longest due first, and asks each
 // audioUrl: HEAD, and a GET of one byte (Range: bytes=0-0) when HEAD is
 // refused with 405 or 501.

@@ -14,8 +14,8 @@ func (c *Checker) Prunable(ctx context.Context, seq int64) (int64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("audiocheck: reading the outbox cursor: %w", err)
 	}
-	// Before the checker's first sync (-1) the rowid sweep covers every
-	// track there is, so nothing needs holding.
+	// Before the checker's first sync (-1) its sweep covers every track
+	// there is, so nothing needs holding.
 	if cur >= 0 {
 		seq = min(seq, cur)
 	}

@@ -8,8 +8,9 @@
 // (appview/) all speak these types; cmd/relay wires them together. One file
 // per concern: relay.go (tracks, events, changes), stored.go (a track as a
 // store reads it back, the feed key, an artist whose handle is to be looked
-// up), queue.go (the backfill queue's repo states and rows), schema.go (the
-// SQLite schema).
+// up), queue.go (the backfill queue's repo states and rows), plays.go
+// (plays per track per hour, trending's order), schema.go (the SQLite
+// schema).
 package relay
 
 import (

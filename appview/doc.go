@@ -68,6 +68,12 @@
 //     artistView; every page's uploader and featured artists come from one
 //     store query for the page (Store.Artists), never one per track;
 //   - record.go: the record as a view serves it;
+//   - plays.go: GET /play/{did}/{rkey} (the play counted through
+//     PlayCounter, the client found behind Config.TrustedProxies; 302 to
+//     the audio, no-store, no-referrer; HEAD uncounted; 404 NotFound for a
+//     track not shown or without playable audio) and getTrending, ranked
+//     over closed hours the cursor pins (TestPlay, TestPlayListeners,
+//     TestTrendingWindows, TestTrendingPaging);
 //   - pages.go: what the web UI renders from (DiscoveryFeed, ArtistFeed,
 //     Artist, Track; ErrNotFound), the same views with every URL that
 //     fails validate.IsMediaURL blanked; Config.Pages mounts it at / and

@@ -40,5 +40,7 @@
 //   - scan.go: turning rows into relay.Track;
 //   - backfill.go: backfill progress and ResyncRepo, a repo snapshot applied
 //     in one transaction;
+//   - plays.go: AddPlays (per track per hour, one transaction) and
+//     Trending (plays summed over an hour window, visible tracks only);
 //   - metrics.go: a collector of track counts and the database's size.
 package sqlite

@@ -111,5 +111,9 @@
 //   - artists_search.go: ArtistNames (what search builds artist
 //     documents from) and the entry a handle change writes;
 //   - collections.go: keys carry the collection (two collections, one
-//     rkey; paging across them; resync per collection; none refused).
+//     rkey; paging across them; resync per collection; none refused);
+//   - plays.go: AddPlays sums per track and hour; Trending sums the
+//     window's hours, ranks by plays then feed key, leaves out deleted and
+//     hidden tracks and plays outside the window, and pages without
+//     repeat or skip while tracks leave.
 package storetest

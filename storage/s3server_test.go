@@ -58,7 +58,7 @@ func versitygw(t testing.TB) string {
 		defer os.RemoveAll(tmp)
 		start := time.Now()
 		cmd := exec.Command("go", "install", versitygwModule+"@"+versitygwVersion)
-		cmd.Env = append(os.Environ(), "GOBIN="+tmp, "GOWORK=off", "GOFLAGS=-mod=mod", "CGO_ENABLED=0")
+		cmd.Env = append(os.Environ(), "GOBIN="+tmp, "GOWORK=off", "GOFLAGS=", "CGO_ENABLED=0")
 		out, err := cmd.CombinedOutput()
 		if err != nil {
 			versitygwErr = fmt.Errorf("building versitygw: %w\n%s", err, out)

@@ -34,7 +34,8 @@ type Config struct {
 	RelayBin string
 	// DataDir is relay serve's data dir. It is emptied at start: the local
 	// network is new at every start, so what an earlier run indexed points
-	// at accounts that no longer exist.
+	// at accounts that no longer exist. A dir holding files that Start did
+	// not mark as the demo's is refused, never emptied.
 	DataDir string
 	// Listen is relay serve's address, on loopback ("127.0.0.1:8080"). Port
 	// 0 picks a free one (and a new one if it is taken before relay binds it).
@@ -107,11 +108,8 @@ func Start(ctx context.Context, cfg Config) (_ *Demo, err error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := os.RemoveAll(cfg.DataDir); err != nil {
-		return nil, fmt.Errorf("demo: empty data dir: %w", err)
-	}
-	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
-		return nil, fmt.Errorf("demo: data dir: %w", err)
+	if err := resetDataDir(cfg.DataDir); err != nil {
+		return nil, err
 	}
 	// Fail before the network's few seconds if the port is already taken.
 	if port != 0 {
@@ -245,6 +243,33 @@ func putBlob(ctx context.Context, m Media, prefix, ext, contentType string, b []
 		return "", fmt.Errorf("demo: store %s: %w", key, err)
 	}
 	return m.URL(key), nil
+}
+
+// markerFile marks a data dir as the demo's: only such a dir (or an empty
+// or absent one) is emptied, so a --data-dir pointing at a real relay's
+// data is refused rather than wiped.
+const markerFile = ".relay-demo"
+
+func resetDataDir(dir string) error {
+	ents, err := os.ReadDir(dir)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("demo: data dir: %w", err)
+	}
+	if len(ents) > 0 {
+		if _, err := os.Stat(filepath.Join(dir, markerFile)); err != nil {
+			return fmt.Errorf("demo: data dir %s holds files and is not a demo's (no %s): refusing to empty it", dir, markerFile)
+		}
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		return fmt.Errorf("demo: empty data dir: %w", err)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("demo: data dir: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, markerFile), []byte("emptied at every start of make demo\n"), 0o644); err != nil {
+		return fmt.Errorf("demo: data dir: %w", err)
+	}
+	return nil
 }
 
 func splitLoopback(listen string) (string, int, error) {

@@ -313,6 +313,51 @@ func TestListenAddress(t *testing.T) {
 	}
 }
 
+// TestDataDirRefused: a data dir with files the demo did not make (a real
+// relay's, say) is refused and left as it was; the demo's own is emptied.
+func TestDataDirRefused(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	keep := filepath.Join(dir, "relay.db")
+	if err := os.WriteFile(keep, []byte("not the demo's"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// A taken port stops Start right after the data dir step, whatever it did.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	start := func() error {
+		_, err := demo.Start(context.Background(), demo.Config{RelayBin: "/nonexistent", DataDir: dir, Listen: l.Addr().String(), NewMedia: newMedia})
+		return err
+	}
+	if err := start(); err == nil || !strings.Contains(err.Error(), "refusing to empty it") {
+		t.Fatalf("Start on a foreign data dir: %v, want refused", err)
+	}
+	if b, err := os.ReadFile(keep); err != nil || string(b) != "not the demo's" {
+		t.Fatalf("the foreign file after Start: %q, %v", b, err)
+	}
+	if err := os.Remove(keep); err != nil {
+		t.Fatal(err)
+	}
+	// Empty, it is taken and marked; then an earlier run's files go.
+	if err := start(); !errors.Is(err, demo.ErrPortBusy) {
+		t.Fatalf("Start on an empty data dir: %v, want ErrPortBusy after it", err)
+	}
+	if err := os.WriteFile(keep, []byte("an earlier demo's"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := start(); !errors.Is(err, demo.ErrPortBusy) {
+		t.Fatalf("Start on the demo's data dir: %v, want ErrPortBusy after it", err)
+	}
+	if _, err := os.Stat(keep); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("an earlier demo's file is still there: %v", err)
+	}
+}
+
 func fetch(t *testing.T, u, wantType string) []byte {
 	t.Helper()
 	resp, err := http.Get(u)

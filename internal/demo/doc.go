@@ -25,6 +25,9 @@
 // Guarantees of Start:
 //   - the data dir is emptied first: the network is new at every start, so
 //     an earlier run's tracks would name accounts that no longer exist;
+//     only a dir Start marked as the demo's (.relay-demo), or an empty one,
+//     is emptied: any other is refused, so a mistyped --data-dir pointing at
+//     a real relay's data is never wiped;
 //   - relay serve runs with --public-url of its own loopback origin, so the
 //     http media URLs under it pass validation (validate.TrustOrigin), and
 //     never with an address off loopback;

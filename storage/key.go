@@ -29,6 +29,7 @@ var contentTypes = map[string]map[string]string{
 		"mp3":  "audio/mpeg",
 		"wav":  "audio/wav",
 		"ogg":  "audio/ogg",
+		"opus": "audio/ogg", // Opus in Ogg, package media's extension for it
 		"flac": "audio/flac",
 		"m4a":  "audio/mp4",
 	},

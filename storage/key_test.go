@@ -16,6 +16,7 @@ func TestParseKey(t *testing.T) {
 		{"audio/" + hex64 + ".wav", true, "audio/wav"},
 		{"audio/" + hex64 + ".ogg", true, "audio/ogg"},
 		{"audio/" + hex64 + ".flac", true, "audio/flac"},
+		{"audio/" + hex64 + ".opus", true, "audio/ogg"},
 		{"audio/" + hex64 + ".m4a", true, "audio/mp4"},
 		{"art/" + hex64 + ".png", true, "image/png"},
 		{"art/" + hex64 + ".jpg", true, "image/jpeg"},

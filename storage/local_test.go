@@ -154,6 +154,7 @@ func TestLocalContentTypes(t *testing.T) {
 		{"audio", "wav", "audio/wav"},
 		{"audio", "ogg", "audio/ogg"},
 		{"audio", "flac", "audio/flac"},
+		{"audio", "opus", "audio/ogg"},
 		{"audio", "m4a", "audio/mp4"},
 		{"art", "png", "image/png"},
 		{"art", "jpg", "image/jpeg"},

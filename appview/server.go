@@ -122,6 +122,10 @@ type Config struct {
 	// method "web". nil: / answers the plain-text help, which stays at
 	// /xrpc/ either way.
 	Pages func(*Server) http.Handler
+	// Routes adds handlers served beside the appview's, within the same
+	// limits (auth's login endpoints, publish's upload and delete); nil:
+	// none.
+	Routes func(*http.ServeMux)
 }
 
 // Server serves the appview's HTTP endpoints.
@@ -185,6 +189,9 @@ func New(cfg Config) *Server {
 	s.query("app.relay.feed.getTrending", s.getTrending)
 	s.mux.Handle("GET /play/{did}/{rkey}", s.counted("play", http.HandlerFunc(s.handlePlay)))
 	s.query("app.relay.actor.searchArtists", s.searchArtists)
+	if cfg.Routes != nil {
+		cfg.Routes(s.mux)
+	}
 	s.mux.HandleFunc("/xrpc/{method}", s.notImplemented)
 	s.mux.HandleFunc("GET /xrpc/{$}", s.handleRoot)
 	if cfg.Pages != nil {

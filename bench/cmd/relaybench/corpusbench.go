@@ -5,7 +5,9 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -43,9 +45,11 @@ func benchCorpus(ctx context.Context, c config, r *report, log *slog.Logger) err
 
 	queries := corpus.Queries(spec, c.seed+1, c.perKind)
 	var recordBytes int64
+	sm := newSampler(spec, c.seed+2, time.Now())
 	g := corpus.New(spec)
 	for t := g.Next(); t != nil; t = g.Next() {
 		recordBytes += int64(len(t.Record))
+		sm.see(t)
 	}
 
 	// Disk per track, against the record JSON itself and an FTS5 table.
@@ -81,6 +85,9 @@ func benchCorpus(ctx context.Context, c config, r *report, log *slog.Logger) err
 	if err := copyDir(built.DataDir, data); err != nil {
 		return fmt.Errorf("copying corpus: %w", err)
 	}
+	if err := writePlays(ctx, data, sm.s.plays); err != nil {
+		return err
+	}
 
 	// In process: Bleve (relay's search.Index) against FTS5.
 	if err := benchEngines(ctx, c, r, datadir.IndexPath(data), db, queries, ftsErr); err != nil {
@@ -109,7 +116,7 @@ func benchCorpus(ctx context.Context, c config, r *report, log *slog.Logger) err
 	r.add(figure{Section: "resources", Name: "relay serve RSS, idle with corpus", Value: float64(idleRSS) / (1 << 20), Unit: "MB",
 		Baseline: float64(emptyRSS) / (1 << 20), BaseName: "empty data dir", Command: cmd})
 
-	if err := benchQueries(ctx, c, r, p, queries, work, log); err != nil {
+	if err := benchQueries(ctx, c, r, p, queries, &sm.s, log); err != nil {
 		return err
 	}
 	rss, hwm := memory(p.cmd.Process.Pid)
@@ -202,37 +209,14 @@ func benchEngines(ctx context.Context, c config, r *report, bleveDir string, db 
 
 // benchQueries loads relay serve over loopback at fixed concurrency, and a
 // trivial handler in this process with the same client, in the same run.
-func benchQueries(ctx context.Context, c config, r *report, p *relayProc, queries []corpus.Query, work string, log *slog.Logger) error {
+func benchQueries(ctx context.Context, c config, r *report, p *relayProc, queries []corpus.Query, sm *sample, log *slog.Logger) error {
 	client := newClient(c.conc)
 	feed := p.base + "/xrpc/app.relay.feed.getDiscoveryFeed"
 	first := []string{feed + "?limit=50"}
 	// Deep pages: cursors collected by paging 100 at a time.
-	var deep []string
-	cursor := ""
-	for page := 0; page < 200; page++ {
-		u := feed + "?limit=100"
-		if cursor != "" {
-			u += "&cursor=" + url.QueryEscape(cursor)
-		}
-		resp, err := client.Get(u)
-		if err != nil {
-			return fmt.Errorf("paging the feed: %w", err)
-		}
-		var body struct {
-			Cursor string `json:"cursor"`
-		}
-		err = json.NewDecoder(resp.Body).Decode(&body)
-		resp.Body.Close()
-		if err != nil {
-			return fmt.Errorf("paging the feed: %w", err)
-		}
-		if body.Cursor == "" {
-			break
-		}
-		cursor = body.Cursor
-		if page >= 10 {
-			deep = append(deep, feed+"?limit=50&cursor="+url.QueryEscape(cursor))
-		}
+	deep, err := deepPages(ctx, client, feed+"?limit=100", feed+"?limit=50")
+	if err != nil {
+		return fmt.Errorf("paging the feed: %w", err)
 	}
 	if len(deep) == 0 {
 		deep = first
@@ -241,6 +225,31 @@ func benchQueries(ctx context.Context, c config, r *report, p *relayProc, querie
 	for _, q := range queries {
 		searches = append(searches, p.base+"/xrpc/app.relay.feed.searchTracks?q="+url.QueryEscape(q.Text))
 	}
+
+	// The lookups: getTracks of 25 uris, the biggest artist's feed (its
+	// first page, and deep pages as the feed's), trending (plays written
+	// into the served copy, see writePlays) and artist search.
+	lookups := sm.getTracksURLs(p.base)
+	artistFeed := p.base + "/xrpc/app.relay.feed.getArtistFeed?actor=" + url.QueryEscape(sm.bigArtist.String())
+	artistFirst := []string{artistFeed + "&limit=50"}
+	artistDeep, err := deepPages(ctx, client, artistFeed+"&limit=100", artistFeed+"&limit=50")
+	if err != nil {
+		return fmt.Errorf("paging the artist feed: %w", err)
+	}
+	trendingBase := p.base + "/xrpc/app.relay.feed.getTrending"
+	var trending []string
+	for _, w := range []string{"day", "week", "month"} {
+		trending = append(trending, trendingBase+"?limit=50&window="+w)
+	}
+	trendingDeep, err := deepPages(ctx, client, trendingBase+"?limit=100&window=week", trendingBase+"?limit=50&window=week")
+	if err != nil {
+		log.Warn("paging trending", "err", err)
+	}
+	var artistSearches []string
+	for _, q := range sm.artistNames {
+		artistSearches = append(artistSearches, p.base+"/xrpc/app.relay.actor.searchArtists?q="+url.QueryEscape(q))
+	}
+
 	triv, closeTriv, err := trivialServer()
 	if err != nil {
 		return err
@@ -254,17 +263,31 @@ func benchQueries(ctx context.Context, c config, r *report, p *relayProc, querie
 	log.Info("load", "scenario", "trivial", "rps", int(baseline.Rate()), "p50", baseline.P50, "p99", baseline.P99)
 	cmd := c.command
 	profSecs := max(1, int(c.dur.Seconds())-2)
-	for _, sc := range []struct {
-		name string
-		urls []string
-		goal func(loadResult) string
-	}{
-		{"getDiscoveryFeed first page", first, func(l loadResult) string { return feedGoal(l, baseline) }},
-		{fmt.Sprintf("getDiscoveryFeed deep pages (%d cursors, 1k-20k deep)", len(deep)), deep, func(l loadResult) string { return feedGoal(l, baseline) }},
-		{fmt.Sprintf("searchTracks (%d queries)", len(searches)), searches, func(l loadResult) string {
-			return goal(ms(l.P99) < 20, "p99 < 20 ms")
-		}},
-	} {
+	feedLike := func(l loadResult) string { return feedGoal(l, baseline) }
+	searchLike := func(l loadResult) string { return goal(ms(l.P99) < 20, "p99 < 20 ms") }
+	scenarios := []scenario{
+		{"getDiscoveryFeed first page", first, feedLike},
+		{fmt.Sprintf("getDiscoveryFeed deep pages (%d cursors, 1k-20k deep)", len(deep)), deep, feedLike},
+		{fmt.Sprintf("searchTracks (%d queries)", len(searches)), searches, searchLike},
+		{fmt.Sprintf("getTracks (%d uris, %d sets)", getTracksURIs, len(lookups)), lookups, feedLike},
+		{fmt.Sprintf("getArtistFeed first page (%d tracks)", sm.bigTracks), artistFirst, feedLike},
+	}
+	if len(artistDeep) > 0 {
+		scenarios = append(scenarios, scenario{fmt.Sprintf("getArtistFeed deep pages (%d cursors, 1k-%.1fk deep)", len(artistDeep), float64(10+len(artistDeep))/10), artistDeep, feedLike})
+	}
+	scenarios = append(scenarios, scenario{"getTrending first page (day, week, month)", trending, feedLike})
+	if len(trendingDeep) > 0 {
+		scenarios = append(scenarios, scenario{fmt.Sprintf("getTrending deep pages (week, %d cursors)", len(trendingDeep)), trendingDeep, feedLike})
+	}
+	scenarios = append(scenarios, scenario{fmt.Sprintf("searchArtists (%d queries)", len(artistSearches)), artistSearches, searchLike})
+	for _, sc := range scenarios {
+		// An endpoint this relay does not answer is said so, not measured
+		// as a rate of errors.
+		if status, err := probe(ctx, client, sc.urls[0]); err != nil || status != http.StatusOK {
+			log.Warn("load: scenario not measured", "scenario", sc.name, "status", status, "err", err)
+			r.note("queries", "%s: not measured, its first request answered %d (%v).", sc.name, status, err)
+			continue
+		}
 		var wg sync.WaitGroup
 		prof := filepath.Join(c.cache, "profiles", strings.Fields(sc.name)[0]+"-"+fmt.Sprint(len(sc.urls))+".pprof")
 		os.MkdirAll(filepath.Dir(prof), 0o755)
@@ -297,7 +320,91 @@ func benchQueries(ctx context.Context, c config, r *report, p *relayProc, querie
 		r.note("profiles", "%s (relay serve CPU profile, %ds under load; `go tool pprof -top %s %s`):\n\n```\n%s\n```", sc.name, profSecs, c.relay, prof, top)
 	}
 	r.note("queries", "%d concurrent clients for %s per scenario, keep-alive, on loopback; the load generator, relay serve and the trivial handler share the same %d cores. Trivial handler: a Go net/http server in the bench process answering a constant 30-byte JSON, same client.", c.conc, c.dur, numCPU())
+	r.note("queries", "Lookups: getTracks asks %d sets of %d at-uris drawn at random from the corpus; getArtistFeed pages the artist with most tracks (%s, %d tracks); getTrending ranks %d play rows of %d tracks over the last %d days (Zipf popularity, written with `sqlite.Store.AddPlays` into the served copy before it starts, so the windows hold them whenever the bench runs); searchArtists asks %d artist names of the corpus, half whole, half their first three letters.",
+		len(sm.batches), getTracksURIs, sm.bigArtist, sm.bigTracks, len(sm.plays), sm.playTracks, playDays, len(sm.artistNames))
 	return nil
+}
+
+// scenario is one load run: its name in the report, the URLs its clients
+// ask round-robin, and the goal it is held to.
+type scenario struct {
+	name string
+	urls []string
+	goal func(loadResult) string
+}
+
+// deepPagesTime bounds the paging that collects deep cursors: a list
+// whose pages are slow gives fewer cursors rather than stalling the run.
+const deepPagesTime = time.Minute
+
+// deepPages pages pageURL (which asks 100 a page) up to 200 pages, for at
+// most deepPagesTime, and returns, for every cursor from the tenth page
+// on, measureURL at that cursor: pages 1k to 20k deep. A list that ends
+// sooner gives fewer.
+func deepPages(ctx context.Context, client *http.Client, pageURL, measureURL string) ([]string, error) {
+	ctx, cancel := context.WithTimeout(ctx, deepPagesTime)
+	defer cancel()
+	var deep []string
+	cursor := ""
+	for page := 0; page < 200; page++ {
+		u := pageURL
+		if cursor != "" {
+			u += "&cursor=" + url.QueryEscape(cursor)
+		}
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+		if err != nil {
+			return nil, err
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			return timeUp(ctx, deep, pageURL, err)
+		}
+		var body struct {
+			Cursor string `json:"cursor"`
+		}
+		status := resp.StatusCode
+		err = json.NewDecoder(resp.Body).Decode(&body)
+		resp.Body.Close()
+		if status != http.StatusOK {
+			return nil, fmt.Errorf("%s: status %d", u, status)
+		}
+		if err != nil {
+			return timeUp(ctx, deep, pageURL, err)
+		}
+		if body.Cursor == "" {
+			break
+		}
+		cursor = body.Cursor
+		if page >= 10 {
+			deep = append(deep, measureURL+"&cursor="+url.QueryEscape(cursor))
+		}
+	}
+	return deep, nil
+}
+
+// timeUp is deepPages' answer to err: the cursors so far when its time
+// bound (not the run's) cut the paging, else err.
+func timeUp(ctx context.Context, deep []string, pageURL string, err error) ([]string, error) {
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		slog.Warn("deep pages: time is up", "url", pageURL, "cursors", len(deep))
+		return deep, nil
+	}
+	return nil, err
+}
+
+// probe is the status of one GET of u.
+func probe(ctx context.Context, client *http.Client, u string) (int, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return 0, err
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode, nil
 }
 
 func feedGoal(l, baseline loadResult) string {

@@ -25,6 +25,7 @@ import (
 
 	"github.com/relaymusic/relay"
 	"github.com/relaymusic/relay/appview"
+	"github.com/relaymusic/relay/plays"
 	"github.com/relaymusic/relay/search"
 	"github.com/relaymusic/relay/sqlite"
 )
@@ -40,6 +41,7 @@ type env struct {
 	srv   *httptest.Server
 	media *httptest.Server
 	n     int
+	plays *plays.Counter
 	// hostile are the catalogue's hostile tracks.
 	hostile []relay.Track
 
@@ -68,9 +70,13 @@ func newEnvAt(t testing.TB, publicURL string) *env {
 	e.media = httptest.NewTLSServer(http.HandlerFunc(serveMedia))
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	reg := prometheus.NewRegistry()
+	// The real plays counter, its clock two hours back: trending ranks
+	// closed hours only, so a play made in a test shows there at once.
+	e.plays = plays.NewCounter(plays.Config{Store: store, Log: log, Metrics: plays.NewMetrics(reg),
+		Now: func() time.Time { return time.Now().Add(-2 * time.Hour) }})
 	app := appview.New(appview.Config{
 		Store: store, Index: idx, Version: "test", FirstPageTTL: -1, Log: log,
-		Metrics: appview.NewMetrics(reg), Gatherer: reg,
+		Metrics: appview.NewMetrics(reg), Gatherer: reg, Plays: e.plays,
 		Pages: func(s *appview.Server) http.Handler { return New(Config{Views: s, PublicURL: publicURL, Log: log}) },
 	})
 	e.srv = httptest.NewUnstartedServer(nil)

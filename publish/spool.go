@@ -1,0 +1,77 @@
+package publish
+
+import (
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+)
+
+// spooled is an upload part written to a temporary file as it arrived,
+// hashed and counted on the way: never whole in memory.
+type spooled struct {
+	f    *os.File
+	size int64
+	sum  [32]byte
+}
+
+// errTooLarge is a part past its bound.
+var errTooLarge = errors.New("too large")
+
+// spool copies r into a new temporary file in dir, at most limit bytes;
+// one byte more is errTooLarge (the file is removed).
+func spool(dir string, r io.Reader, limit int64) (*spooled, error) {
+	f, err := os.CreateTemp(dir, "upload-*")
+	if err != nil {
+		return nil, fmt.Errorf("publish: creating a spool file: %w", err)
+	}
+	h := sha256.New()
+	n, err := io.Copy(io.MultiWriter(f, h), io.LimitReader(r, limit+1))
+	if err == nil && n > limit {
+		err = errTooLarge
+	}
+	if err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return nil, err
+	}
+	s := &spooled{f: f, size: n}
+	h.Sum(s.sum[:0])
+	return s, nil
+}
+
+// reader is the spooled content from its start.
+func (s *spooled) reader() io.Reader { return io.NewSectionReader(s.f, 0, s.size) }
+
+// close removes the spool file.
+func (s *spooled) close() {
+	if s == nil {
+		return
+	}
+	s.f.Close()
+	os.Remove(s.f.Name())
+}
+
+// rateReader fails a body that arrives slower than min bytes a second on
+// average once grace has passed, so a client cannot hold a connection open
+// for the whole (size-proportional) read deadline by trickling.
+type rateReader struct {
+	r     io.Reader
+	start time.Time
+	grace time.Duration
+	min   int64
+	n     int64
+}
+
+var errTooSlow = errors.New("upload slower than the minimum rate")
+
+func (t *rateReader) Read(p []byte) (int, error) {
+	n, err := t.r.Read(p)
+	t.n += int64(n)
+	if el := time.Since(t.start); t.min > 0 && el > t.grace && float64(t.n) < float64(t.min)*el.Seconds() {
+		return n, errTooSlow
+	}
+	return n, err
+}

@@ -15,7 +15,9 @@
 //   - only through the client it is given, which must be outbound's: https
 //     only, public addresses only (--allow-private-network aside), bounded
 //     time and redirects. At most a few bytes of any body are read; a body
-//     that streams forever is closed, not drained;
+//     that streams forever is closed, not drained. A URL at a name
+//     reserved for documentation and tests (.example, .test, .invalid,
+//     example.com/net/org) is unreachable without being looked up;
 //   - polite: at most Concurrency checks at once, PerHost to one host name
 //     with HostGap between two starts there, at most HostBatch per host in
 //     a pass; at most MaxHosts idle hosts remembered;

@@ -2,8 +2,11 @@ package audiocheck
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net/http"
+	"net/url"
+	"strings"
 )
 
 // result is what one check concluded.
@@ -51,9 +54,36 @@ func classify(status int, err error) result {
 // connection is closed rather than drained).
 const peekBytes = 16
 
-// probe asks whether url is there: HEAD, and a ranged GET (bytes=0-0) when
-// HEAD is refused (405 or 501).
-func (c *Checker) probe(ctx context.Context, url string) (int, error) {
+// errReservedName is the outcome of an audio URL at a name reserved for
+// documentation and tests (RFC 2606, 6761), never looked up.
+var errReservedName = errors.New("audiocheck: a reserved name, not looked up")
+
+// reservedName reports whether host is a name that can never be on the
+// public internet: the .example, .invalid and .test top-level domains and
+// example.com, .net and .org. Test fixtures use them; asking a resolver
+// about them would be traffic for nothing.
+func reservedName(host string) bool {
+	h := strings.TrimSuffix(strings.ToLower(host), ".")
+	for _, tld := range []string{"example", "invalid", "test"} {
+		if h == tld || strings.HasSuffix(h, "."+tld) {
+			return true
+		}
+	}
+	for _, d := range []string{"example.com", "example.net", "example.org"} {
+		if h == d || strings.HasSuffix(h, "."+d) {
+			return true
+		}
+	}
+	return false
+}
+
+// probe asks whether rawURL is there: HEAD, and a ranged GET (bytes=0-0)
+// when HEAD is refused (405 or 501).
+func (c *Checker) probe(ctx context.Context, rawURL string) (int, error) {
+	if u, err := url.Parse(rawURL); err != nil || reservedName(u.Hostname()) {
+		return 0, errors.Join(errReservedName, err)
+	}
+	url := rawURL
 	status, err := c.exchange(ctx, http.MethodHead, url)
 	if err == nil && (status == http.StatusMethodNotAllowed || status == http.StatusNotImplemented) {
 		status, err = c.exchange(ctx, http.MethodGet, url)

@@ -38,6 +38,19 @@ func TestClassify(t *testing.T) {
 	}
 }
 
+func TestReservedName(t *testing.T) {
+	for host, want := range map[string]bool{
+		"audio.example": true, "audio.relay.example": true, "EXAMPLE": true, "x.test": true,
+		"a.invalid": true, "example.com": true, "cdn.example.org": true, "audio.example.": true,
+		"example.com.au": false, "myexample.com": false, "r2.dev": false, "127.0.0.1": false,
+		"localhost": false, "testing.com": false, "pub-1.r2.dev": false,
+	} {
+		if got := reservedName(host); got != want {
+			t.Errorf("reservedName(%q) = %v, want %v", host, got, want)
+		}
+	}
+}
+
 func TestScheduleNext(t *testing.T) {
 	var s Schedule
 	s.defaults()

@@ -14,6 +14,7 @@ import (
 	"github.com/bluesky-social/indigo/atproto/syntax"
 
 	"github.com/relaymusic/relay"
+	"github.com/relaymusic/relay/plays"
 )
 
 // This file walks every list endpoint page by page over real HTTP (a real
@@ -37,6 +38,10 @@ type churnTrack struct {
 	tags    []string
 	created time.Time
 	live    bool
+	// dayPlays and weekPlays are its plays in the whole hours trending's
+	// day and week windows hold (churn.open); plays in the hour in
+	// progress count in neither.
+	dayPlays, weekPlays int64
 }
 
 func (t *churnTrack) uri() string {
@@ -69,6 +74,12 @@ type churn struct {
 	// (hold, flush) rather than one write each.
 	held []relay.Event
 	hold bool
+	// open is the hour in progress when the walk starts (plays.OpenHour).
+	// Plays go to hours 2 to 20 before it (both windows), 30 to 100 before
+	// it (the week's only), or the hour after it (neither): so the model
+	// holds whichever of open and open+1 the first page pins.
+	open      int64
+	heldPlays []relay.PlayCount
 }
 
 // flush writes the held puts in one batch.
@@ -79,6 +90,50 @@ func (c *churn) flush() {
 		c.e.add(c.held...)
 	}
 	c.held = nil
+	if len(c.heldPlays) > 0 {
+		if err := c.e.store.AddPlays(context.Background(), c.heldPlays); err != nil {
+			c.e.t.Fatal(err)
+		}
+	}
+	c.heldPlays = nil
+}
+
+// play books n plays of t in the hour ago hours before the open one
+// (negative: after it), held while the catalogue is set up.
+func (c *churn) play(t *churnTrack, ago, n int64) {
+	c.e.t.Helper()
+	switch {
+	case ago >= 2 && ago <= 20:
+		t.dayPlays += n
+		t.weekPlays += n
+	case ago >= 30 && ago <= 100:
+		t.weekPlays += n
+	case ago >= 0:
+		c.e.t.Fatalf("plays %d hours ago: the model holds only 2-20, 30-100 or the hour to come", ago)
+	}
+	pc := relay.PlayCount{DID: t.did, Collection: relay.TrackCollection, RKey: t.rkey, Hour: c.open - ago, N: n}
+	if c.hold {
+		c.heldPlays = append(c.heldPlays, pc)
+		return
+	}
+	if err := c.e.store.AddPlays(context.Background(), []relay.PlayCount{pc}); err != nil {
+		c.e.t.Fatal(err)
+	}
+	c.log = append(c.log, fmt.Sprintf("play %s %d at open-%d", t.uri(), n, ago))
+}
+
+// randomPlays gives a new track what random draws it: plays in the day's
+// hours half of the time, in the week's older hours a quarter, few of
+// them, so that trending's counts tie often.
+func (c *churn) randomPlays(t *churnTrack) {
+	switch r := c.rng.IntN(4); {
+	case r < 2:
+		for range 1 + c.rng.IntN(2) {
+			c.play(t, 2+c.rng.Int64N(19), 1+c.rng.Int64N(3))
+		}
+	case r == 2:
+		c.play(t, 30+c.rng.Int64N(71), 1+c.rng.Int64N(3))
+	}
 }
 
 func newChurn(e *env, seed uint64) *churn {
@@ -88,6 +143,7 @@ func newChurn(e *env, seed uint64) *churn {
 		byURI: map[string]*churnTrack{}, rkeys: map[syntax.RecordKey]bool{},
 		names: map[syntax.DID]string{artist: "Alice River", bobDID: "Bob Ocean", carolDID: "Carol River"},
 		rev:   now.UnixMicro(), base: now.Add(-48 * time.Hour).Truncate(time.Minute),
+		open: plays.OpenHour(now),
 	}
 }
 
@@ -319,6 +375,10 @@ func pagedEndpoints() []listEndpoint {
 		{name: "getArtistFeed", path: "/xrpc/app.relay.feed.getArtistFeed", params: url.Values{"actor": {artist.String()}}, items: "feed", member: byArtist(artist)},
 		{name: "getArtistFeed/album", path: "/xrpc/app.relay.feed.getArtistFeed", params: url.Values{"actor": {"alice.example.com"}, "album": {"first album"}}, items: "feed",
 			member: and(byArtist(artist), func(t *churnTrack) bool { return t.album == "first album" })},
+		{name: "getTrending/day", path: "/xrpc/app.relay.feed.getTrending", params: url.Values{"window": {"day"}}, items: "feed",
+			member: func(t *churnTrack) bool { return t.dayPlays > 0 }},
+		{name: "getTrending/week", path: "/xrpc/app.relay.feed.getTrending", params: url.Values{"window": {"week"}}, items: "feed",
+			member: func(t *churnTrack) bool { return t.weekPlays > 0 }},
 		// An artist's names are those its tracks credit, and one account
 		// credits one name here: it is found while it has a track.
 		{name: "searchArtists", path: "/xrpc/app.relay.actor.searchArtists", params: url.Values{"q": {"river"}}, items: "artists", artists: true,
@@ -336,8 +396,9 @@ var churnStart = map[int]int{1: 30, 7: 120, 50: 600}
 // TestPagingUnderChurn walks every list endpoint (table above) from
 // several seeds at page sizes 1, 7 and 50. Between two pages it puts
 // tracks newer than all, older than all, and at the exact sort position of
-// the page's last item (same sort time, or the same title for relevance),
-// deletes tracks already shown and not yet shown, and updates one; then
+// the page's last item (same sort time; the same title for relevance; as
+// many plays for trending), deletes tracks already shown and not yet
+// shown, updates one, and books plays in the hour to come; then
 // it checks exactly: no uri twice, none shown after it left the list, and
 // every track in the list all along shown.
 func TestPagingUnderChurn(t *testing.T) {
@@ -365,7 +426,9 @@ func walkUnderChurn(t *testing.T, ep listEndpoint, seed uint64, limit int) {
 	c.hold = true
 	c.held = append(c.held, relay.Event{Kind: relay.IdentityUpdate, DID: artist, Handle: "alice.example.com"})
 	for range churnStart[limit] {
-		c.put(c.random(), "start")
+		t := c.random()
+		c.put(t, "start")
+		c.randomPlays(t)
 	}
 	c.flush()
 	c.log = nil
@@ -457,11 +520,11 @@ func (c *churn) between(ep listEndpoint, page int, lastKey string, seen map[stri
 	if ep.artists {
 		last = c.pick(func(t *churnTrack) bool { return t.did.String() == lastKey && ep.member(t) })
 	}
-	kinds := []int{0, 1, 2, 3, 4, 5}
+	kinds := []int{0, 1, 2, 3, 4, 5, 6}
 	if page > 0 {
-		kinds = []int{c.rng.IntN(6)}
+		kinds = []int{c.rng.IntN(7)}
 		if c.rng.IntN(2) == 0 {
-			kinds = append(kinds, c.rng.IntN(6))
+			kinds = append(kinds, c.rng.IntN(7))
 		}
 	}
 	inList := func(t *churnTrack) bool { return ep.member(t) }
@@ -484,10 +547,12 @@ func (c *churn) between(ep listEndpoint, page int, lastKey string, seen map[stri
 				n.created = time.Now().Add(time.Hour).Truncate(time.Millisecond)
 			}
 			c.put(n, "put newer")
+			c.randomPlays(n)
 		case 1: // older than every track
 			n := like()
 			n.created = c.base.Add(-time.Duration(31*24*60+c.rng.IntN(1000)) * time.Minute)
 			c.put(n, "put older")
+			c.randomPlays(n)
 		case 2: // at the last item's sort position: its sort time, and its
 			// title for relevance; the new key falls on either side of it
 			if last == nil {
@@ -505,6 +570,13 @@ func (c *churn) between(ep listEndpoint, page int, lastKey string, seen map[stri
 				n.name = c.names[n.did]
 			}
 			c.put(n, "put at the cursor")
+			// Trending's position: as many plays in each window.
+			if last.dayPlays > 0 {
+				c.play(n, 2, last.dayPlays)
+			}
+			if w := last.weekPlays - last.dayPlays; w > 0 {
+				c.play(n, 30, w)
+			}
 		case 3:
 			if t := c.pick(func(t *churnTrack) bool { return isSeen(t) }); t != nil {
 				c.delete(t, "delete shown")
@@ -526,6 +598,11 @@ func (c *churn) between(ep listEndpoint, page int, lastKey string, seen map[stri
 			if t := c.pick(inList); t != nil {
 				t.title += " " + churnWords[c.rng.IntN(len(churnWords))]
 				c.put(t, "update")
+			}
+		case 6: // plays in the hour to come: no window holds them, so
+			// they move nothing
+			if t := c.pick(inList); t != nil {
+				c.play(t, -1, 1+c.rng.Int64N(5))
 			}
 		}
 	}

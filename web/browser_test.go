@@ -408,6 +408,9 @@ func TestBrowserPlayer(t *testing.T) {
 	if after.Paused || after.Q != "a b" {
 		t.Errorf("typing in search: %+v", after)
 	}
+	// The playing row's own button pauses rather than starting again.
+	b.do(chromedp.Click(chromedp.CSS(`#list li.track.playing .i-pause`)))
+	b.wait(`document.getElementById('audio').paused && document.querySelector('#list li.track.playing .i-play')`, 5*time.Second)
 	b.noDialogs()
 }
 

@@ -220,7 +220,7 @@ func (e *env) catalogue() {
 }
 
 // serveMedia answers artwork (a generated PNG per number) and audio (a
-// second of a quiet tone, WAV).
+// quiet tone, WAV: a second, or 90 s as long.wav).
 func serveMedia(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case strings.HasPrefix(r.URL.Path, "/art/"):
@@ -230,7 +230,11 @@ func serveMedia(w http.ResponseWriter, r *http.Request) {
 		_ = png.Encode(w, artwork(n))
 	case strings.HasPrefix(r.URL.Path, "/audio/"):
 		w.Header().Set("Content-Type", "audio/wav")
-		http.ServeContent(w, r, "a.wav", time.Time{}, bytes.NewReader(tone(time.Second)))
+		d := time.Second // short, so a queue plays through quickly
+		if strings.HasSuffix(r.URL.Path, "/long.wav") {
+			d = 90 * time.Second
+		}
+		http.ServeContent(w, r, "a.wav", time.Time{}, bytes.NewReader(tone(d)))
 	default:
 		http.NotFound(w, r)
 	}

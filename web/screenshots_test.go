@@ -23,7 +23,7 @@ func TestScreenshots(t *testing.T) {
 	}
 	e := newEnv(t)
 	e.catalogue()
-	trs := e.add(trackSpec{did: nova, title: "tide tables", artist: "nova", album: "tidelines", image: e.art(1), duration: 203, age: 47 * time.Hour, genre: "ambient", tags: []string{"calm", "field recording"}})
+	trs := e.add(trackSpec{did: nova, title: "tide tables", artist: "nova", album: "tidelines", image: e.art(1), duration: 90, age: 47 * time.Hour, genre: "ambient", tags: []string{"calm", "field recording"}, audio: e.media.URL + "/audio/long.wav"})
 	trackPath := "/track/" + trs[0].DID.String() + "/" + trs[0].RKey.String()
 	sizes := []struct {
 		name          string
@@ -53,7 +53,7 @@ func TestScreenshots(t *testing.T) {
 			b.open(e.srv.URL + p.path)
 			if p.name == "track" {
 				b.do(chromedp.Click(chromedp.CSS(`#list li.track .i-play`)))
-				b.wait(`!document.getElementById('player').hidden`, 5*time.Second)
+				b.wait(`document.getElementById('audio').currentTime > 1.5`, 10*time.Second)
 			}
 			b.wait(`Array.from(document.images).every(i => i.complete)`, 10*time.Second)
 			time.Sleep(300 * time.Millisecond)

@@ -269,6 +269,7 @@
     document.querySelectorAll('.track').forEach(function (li) {
       if (li.dataset.did === it.did && li.dataset.rkey === it.rkey) li.classList.add('playing');
     });
+    setPlayIcon();
     if ('mediaSession' in navigator && typeof MediaMetadata === 'function') {
       navigator.mediaSession.metadata = new MediaMetadata({
         title: it.title, artist: it.artist, album: it.album,
@@ -305,7 +306,9 @@
     var b = e.target.closest && e.target.closest('.track .btn');
     if (!b) return;
     var li = b.closest('.track');
-    if (b.classList.contains('i-play')) {
+    if (li.classList.contains('playing') && (b.classList.contains('i-play') || b.classList.contains('i-pause'))) {
+      toggle(); // the track playing: its button plays and pauses
+    } else if (b.classList.contains('i-play') || b.classList.contains('i-pause')) {
       // The list from this track on becomes the queue: it plays through in order.
       var lis = Array.prototype.filter.call(li.parentNode.children, function (x) { return x.dataset.playable === '1'; });
       player.queue = lis.map(fromElement);
@@ -330,6 +333,11 @@
     var b = $('p-play');
     b.classList.toggle('i-play', audio.paused); b.classList.toggle('i-pause', !audio.paused);
     b.setAttribute('aria-label', audio.paused ? 'play' : 'pause');
+    document.querySelectorAll('.track .i-play, .track .i-pause').forEach(function (x) {
+      var on = !audio.paused && x.closest('.track').classList.contains('playing');
+      x.classList.toggle('i-play', !on); x.classList.toggle('i-pause', on);
+      x.setAttribute('aria-label', on ? 'pause' : 'play');
+    });
   }
   audio.addEventListener('play', setPlayIcon);
   audio.addEventListener('pause', setPlayIcon);

@@ -50,16 +50,34 @@ func versitygw(t testing.TB) string {
 			versitygwErr = err
 			return
 		}
+		removeStaleBuilds(cache)
 		tmp, err := os.MkdirTemp(cache, "build-")
 		if err != nil {
 			versitygwErr = err
 			return
 		}
 		defer os.RemoveAll(tmp)
+		// The first build takes minutes (about 4 CPU-minutes from a cold
+		// cache): it stops short of the test binary's -timeout, with a
+		// message, rather than dying in the timeout's panic.
+		ctx := context.Background()
+		if dt, ok := t.(interface{ Deadline() (time.Time, bool) }); ok {
+			deadline, ok := dt.Deadline()
+			if !ok {
+				deadline = time.Now().Add(24 * time.Hour)
+			}
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithDeadline(ctx, deadline.Add(-30*time.Second))
+			defer cancel()
+		}
 		start := time.Now()
-		cmd := exec.Command("go", "install", versitygwModule+"@"+versitygwVersion)
-		cmd.Env = append(os.Environ(), "GOBIN="+tmp, "GOWORK=off", "GOFLAGS=", "CGO_ENABLED=0")
+		cmd := exec.CommandContext(ctx, "go", "install", versitygwModule+"@"+versitygwVersion)
+		cmd.Env = append(os.Environ(), "GOBIN="+tmp, "GOWORK=off", "GOFLAGS=")
 		out, err := cmd.CombinedOutput()
+		if ctx.Err() != nil {
+			versitygwErr = fmt.Errorf("building versitygw %s: not done after %s, near the test timeout: run with -timeout 30m once (make test does), later runs use .cache/", versitygwVersion, time.Since(start).Round(time.Second))
+			return
+		}
 		if err != nil {
 			versitygwErr = fmt.Errorf("building versitygw: %w\n%s", err, out)
 			return
@@ -75,6 +93,17 @@ func versitygw(t testing.TB) string {
 		t.Fatal(versitygwErr)
 	}
 	return versitygwPath
+}
+
+// removeStaleBuilds removes the temp dirs of builds cut off (by a timeout's
+// panic) over an hour ago.
+func removeStaleBuilds(cache string) {
+	old, _ := filepath.Glob(filepath.Join(cache, "build-*"))
+	for _, dir := range old {
+		if info, err := os.Stat(dir); err == nil && time.Since(info.ModTime()) > time.Hour {
+			os.RemoveAll(dir)
+		}
+	}
 }
 
 // s3Server is a running versitygw.

@@ -42,5 +42,8 @@
 //     in one transaction;
 //   - plays.go: AddPlays (per track per hour, one transaction) and
 //     Trending (plays summed over an hour window, visible tracks only);
+//   - audio.go: the audio checker's queue (a one-off sweep in key order,
+//     then the outbox), due checks, and outcomes that hide or show a track
+//     with its outbox entry in one transaction;
 //   - metrics.go: a collector of track counts and the database's size.
 package sqlite

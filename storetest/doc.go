@@ -99,6 +99,17 @@
 // by handle, case aside; Albums lists the album names of its visible
 // tracks, most recent first, with counts and an artwork URL of one of them.
 //
+// Audio (audiocheck.Store). SyncAudioChecks queues, at most limit per
+// call, every stored track (once) and every track new or changed since
+// through the outbox: a new audioUrl is unchecked and due at once, and a
+// hidden track whose audioUrl changed is shown again; a deleted track
+// leaves the queue. DueAudioChecks lists due checks with the track's
+// current URL. SaveAudioCheck stores an outcome only while the track has
+// that URL; Status missing takes the track out of every list (Feed,
+// ArtistFeed, Trending, VisibleTracks, Changes' Track nil) but not out of
+// Tracks (AudioStatus missing), any other status puts it back, each in one
+// transaction with its outbox entry.
+//
 // Files:
 //   - storetest.go: Backend, Run, fixtures;
 //   - apply.go: apply, stale revs, tombstones;
@@ -110,6 +121,7 @@
 //     come and go; Artists, ArtistByHandle, Albums;
 //   - artists_search.go: ArtistNames (what search builds artist
 //     documents from) and the entry a handle change writes;
+//   - audio.go: the audio checker's queue and what missing audio hides;
 //   - collections.go: keys carry the collection (two collections, one
 //     rkey; paging across them; resync per collection; none refused);
 //   - plays.go: AddPlays sums per track and hour; Trending sums the

@@ -97,6 +97,9 @@ func New(cfg Config) (*Publisher, error) {
 	if p.log == nil {
 		p.log = slog.Default()
 	}
+	if err := cleanSpool(cfg.SpoolDir); err != nil {
+		return nil, err
+	}
 	objs, err := newObjects(cfg.Media, cfg.Ledger, cfg.Journal)
 	if err != nil {
 		return nil, err

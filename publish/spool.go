@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"time"
 )
 
@@ -74,4 +75,22 @@ func (t *rateReader) Read(p []byte) (int, error) {
 		return n, errTooSlow
 	}
 	return n, err
+}
+
+// cleanSpool creates dir, and removes the spool files a crashed process
+// left there: one server holds the data dir (its lock), so none is live.
+func cleanSpool(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("publish: creating %s: %w", dir, err)
+	}
+	stale, err := filepath.Glob(filepath.Join(dir, "upload-*"))
+	if err != nil {
+		return fmt.Errorf("publish: listing %s: %w", dir, err)
+	}
+	for _, f := range stale {
+		if err := os.Remove(f); err != nil {
+			return fmt.Errorf("publish: removing a stale spool file: %w", err)
+		}
+	}
+	return nil
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/relaymusic/relay/indexer"
 	"github.com/relaymusic/relay/outbound"
 	"github.com/relaymusic/relay/plays"
+	"github.com/relaymusic/relay/publish"
 	"github.com/relaymusic/relay/search"
 	"github.com/relaymusic/relay/sqlite"
 	"github.com/relaymusic/relay/validate"
@@ -61,6 +62,7 @@ func init() {
 		&cli.BoolFlag{Name: "backfill", Usage: "run a backfill in the background at start (see relay backfill for its flags)", EnvVars: []string{"RELAY_BACKFILL"}})
 	serveCommand.Flags = append(serveCommand.Flags, backfillFlags...)
 	serveCommand.Flags = append(serveCommand.Flags, storageFlags...)
+	serveCommand.Flags = append(serveCommand.Flags, publishFlags...)
 }
 
 func runServe(c *cli.Context) error {
@@ -125,6 +127,12 @@ func runServe(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	// Logins and publishing: uploads to mediaStore, records to users' PDSes.
+	pubs, err := newPublishing(ctx, c, dataDir, store, mediaStore, ln, notify, publish.NewMetrics(dd.Registry), log)
+	if err != nil {
+		return err
+	}
+	defer pubs.ledger.Close()
 	// The appview builds its own http.Server: its timeouts, header bound and
 	// in-flight bound are part of what it guarantees (appview.Limits).
 	srv := appview.New(appview.Config{
@@ -137,6 +145,7 @@ func runServe(c *cli.Context) error {
 		},
 		Limits:         appview.Limits{MaxInFlight: c.Int("http-max-in-flight")},
 		Media:          mediaStore.Handler(),
+		Routes:         pubs.routes,
 		Metrics:        appview.NewMetrics(dd.Registry),
 		Gatherer:       dd.Registry,
 		Identity:       identity,
@@ -169,6 +178,7 @@ func runServe(c *cli.Context) error {
 	}
 	g.Go(func() error { return ingest.Run(gctx) })
 	g.Go(func() error { return counter.Run(gctx) })
+	g.Go(func() error { return pubs.run(gctx, log) })
 	if c.Bool("resolve-handles") {
 		resolver, err := handleResolver(c, store, handleMetrics, log)
 		if err != nil {

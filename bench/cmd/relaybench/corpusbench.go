@@ -214,10 +214,7 @@ func benchQueries(ctx context.Context, c config, r *report, p *relayProc, querie
 	feed := p.base + "/xrpc/app.relay.feed.getDiscoveryFeed"
 	first := []string{feed + "?limit=50"}
 	// Deep pages: cursors collected by paging 100 at a time.
-	deep, err := deepPages(ctx, client, feed+"?limit=100", feed+"?limit=50")
-	if err != nil {
-		return fmt.Errorf("paging the feed: %w", err)
-	}
+	deep := deepPages(ctx, client, feed+"?limit=100", feed+"?limit=50")
 	if len(deep) == 0 {
 		deep = first
 	}
@@ -232,19 +229,13 @@ func benchQueries(ctx context.Context, c config, r *report, p *relayProc, querie
 	lookups := sm.getTracksURLs(p.base)
 	artistFeed := p.base + "/xrpc/app.relay.feed.getArtistFeed?actor=" + url.QueryEscape(sm.bigArtist.String())
 	artistFirst := []string{artistFeed + "&limit=50"}
-	artistDeep, err := deepPages(ctx, client, artistFeed+"&limit=100", artistFeed+"&limit=50")
-	if err != nil {
-		return fmt.Errorf("paging the artist feed: %w", err)
-	}
+	artistDeep := deepPages(ctx, client, artistFeed+"&limit=100", artistFeed+"&limit=50")
 	trendingBase := p.base + "/xrpc/app.relay.feed.getTrending"
 	var trending []string
 	for _, w := range []string{"day", "week", "month"} {
 		trending = append(trending, trendingBase+"?limit=50&window="+w)
 	}
-	trendingDeep, err := deepPages(ctx, client, trendingBase+"?limit=100&window=week", trendingBase+"?limit=50&window=week")
-	if err != nil {
-		log.Warn("paging trending", "err", err)
-	}
+	trendingDeep := deepPages(ctx, client, trendingBase+"?limit=100&window=week", trendingBase+"?limit=50&window=week")
 	var artistSearches []string
 	for _, q := range sm.artistNames {
 		artistSearches = append(artistSearches, p.base+"/xrpc/app.relay.actor.searchArtists?q="+url.QueryEscape(q))
@@ -301,6 +292,11 @@ func benchQueries(ctx context.Context, c config, r *report, p *relayProc, querie
 		l := runLoad(ctx, client, sc.urls, c.conc, c.dur)
 		wg.Wait()
 		log.Info("load", "scenario", sc.name, "rps", int(l.Rate()), "p50", l.P50, "p99", l.P99, "errors", l.Errors)
+		if l.Requests == 0 {
+			// Every request outlasted the run: no rate or latency to give.
+			r.note("queries", "%s: no request finished within %s (%d failed).", sc.name, c.dur, l.Errors)
+			continue
+		}
 		g := sc.goal(l)
 		r.add(figure{Section: "queries", Name: sc.name + " rate", Value: l.Rate(), Unit: "req/s", Baseline: baseline.Rate(), BaseName: "trivial handler", Goal: g, Command: cmd})
 		r.add(figure{Section: "queries", Name: sc.name + " p50", Value: ms(l.P50), Unit: "ms", Baseline: ms(baseline.P50), BaseName: "trivial handler", Command: cmd})
@@ -340,8 +336,16 @@ const deepPagesTime = time.Minute
 // deepPages pages pageURL (which asks 100 a page) up to 200 pages, for at
 // most deepPagesTime, and returns, for every cursor from the tenth page
 // on, measureURL at that cursor: pages 1k to 20k deep. A list that ends
-// sooner gives fewer.
-func deepPages(ctx context.Context, client *http.Client, pageURL, measureURL string) ([]string, error) {
+// sooner gives fewer; one whose paging fails (logged) gives those it had.
+func deepPages(ctx context.Context, client *http.Client, pageURL, measureURL string) []string {
+	deep, err := collectDeep(ctx, client, pageURL, measureURL)
+	if err != nil {
+		slog.Warn("deep pages: paging stopped", "url", pageURL, "cursors", len(deep), "err", err)
+	}
+	return deep
+}
+
+func collectDeep(ctx context.Context, client *http.Client, pageURL, measureURL string) ([]string, error) {
 	ctx, cancel := context.WithTimeout(ctx, deepPagesTime)
 	defer cancel()
 	var deep []string
@@ -353,11 +357,11 @@ func deepPages(ctx context.Context, client *http.Client, pageURL, measureURL str
 		}
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 		if err != nil {
-			return nil, err
+			return deep, err
 		}
 		resp, err := client.Do(req)
 		if err != nil {
-			return timeUp(ctx, deep, pageURL, err)
+			return deep, err
 		}
 		var body struct {
 			Cursor string `json:"cursor"`
@@ -366,10 +370,10 @@ func deepPages(ctx context.Context, client *http.Client, pageURL, measureURL str
 		err = json.NewDecoder(resp.Body).Decode(&body)
 		resp.Body.Close()
 		if status != http.StatusOK {
-			return nil, fmt.Errorf("%s: status %d", u, status)
+			return deep, fmt.Errorf("status %d", status)
 		}
 		if err != nil {
-			return timeUp(ctx, deep, pageURL, err)
+			return deep, err
 		}
 		if body.Cursor == "" {
 			break
@@ -380,16 +384,6 @@ func deepPages(ctx context.Context, client *http.Client, pageURL, measureURL str
 		}
 	}
 	return deep, nil
-}
-
-// timeUp is deepPages' answer to err: the cursors so far when its time
-// bound (not the run's) cut the paging, else err.
-func timeUp(ctx context.Context, deep []string, pageURL string, err error) ([]string, error) {
-	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		slog.Warn("deep pages: time is up", "url", pageURL, "cursors", len(deep))
-		return deep, nil
-	}
-	return nil, err
 }
 
 // probe is the status of one GET of u.

@@ -51,9 +51,15 @@ ON CONFLICT (did, collection, rkey, hour) DO UPDATE SET count = count + excluded
 // order is fixed and keyset pages never repeat or skip; a track deleted or
 // hidden between pages is left out.
 func (s *Store) Trending(ctx context.Context, since, until int64, after *relay.TrendingKey, limit int) ([]*relay.TrendingTrack, error) {
+	// +hour keeps the planner off plays_hour: read through that index the
+	// rows come out of track order and are grouped in a temporary B-tree,
+	// 10 s of a loaded machine for 480k rows (1.2 s CPU) against 0.5 s
+	// (0.1 s CPU) for the plain scan in primary key order, which groups as
+	// it goes (BenchmarkTrending). The scan reads every hour held, so the
+	// table should keep only the longest window's (not pruned yet).
 	q := `WITH p AS (
 	SELECT did, collection, rkey, SUM(count) AS plays FROM plays
-	WHERE hour >= ? AND hour < ?
+	WHERE +hour >= ? AND +hour < ?
 	GROUP BY did, collection, rkey
 )
 SELECT ` + trackColumns + `, p.plays FROM p

@@ -31,6 +31,7 @@ import (
 	"github.com/relaymusic/relay/auth"
 	"github.com/relaymusic/relay/datadir"
 	"github.com/relaymusic/relay/internal/testnet"
+	"github.com/relaymusic/relay/media"
 	"github.com/relaymusic/relay/outbound"
 	"github.com/relaymusic/relay/storage"
 	"github.com/relaymusic/relay/validate"
@@ -85,6 +86,10 @@ type envOptions struct {
 	limits    Limits
 	// wrap, if set, is the store publish writes to (a failing one).
 	wrap func(storage.Store) storage.Store
+	// The appview's limits; publish's rate guard.
+	server       appview.Limits
+	minRate      int64
+	minRateGrace time.Duration
 }
 
 func newEnv(tb testing.TB, o envOptions) *env {
@@ -126,7 +131,7 @@ func newEnv(tb testing.TB, o envOptions) *env {
 	e.pub, err = New(Config{
 		Auth: authn, Store: dd.Store, Ledger: e.ledger, Media: ms,
 		SpoolDir: e.spool, Journal: filepath.Join(dir, "journal"),
-		MaxUploadBytes: o.maxUpload, Limits: o.limits,
+		MaxUploadBytes: o.maxUpload, Limits: o.limits, MinRate: o.minRate, MinRateGrace: o.minRateGrace,
 		Committed: func() {
 			select {
 			case wake <- struct{}{}:
@@ -138,7 +143,7 @@ func newEnv(tb testing.TB, o envOptions) *env {
 		tb.Fatal(err)
 	}
 	view := appview.New(appview.Config{
-		Store: dd.Store, Index: dd.Index, Media: e.local.Handler(), FirstPageTTL: -1,
+		Store: dd.Store, Index: dd.Index, Media: e.local.Handler(), FirstPageTTL: -1, Limits: o.server,
 		Routes: func(mux *http.ServeMux) {
 			authn.Register(mux)
 			e.pub.Register(mux)
@@ -207,6 +212,8 @@ type upload struct {
 	file     []byte
 	fileName string
 	art      []byte
+	// more writes further parts after the rest.
+	more func(*multipart.Writer)
 }
 
 type answer struct {
@@ -253,6 +260,9 @@ func (e *env) publish(tb testing.TB, token, path string, u upload) answer {
 	if u.art != nil {
 		w, _ := mw.CreateFormFile("artwork", "cover.png")
 		w.Write(u.art)
+	}
+	if u.more != nil {
+		u.more(mw)
 	}
 	mw.Close()
 	if path == "" {
@@ -562,6 +572,17 @@ func TestRefusals(t *testing.T) {
 		{"no title", u.token, upload{fields: map[string]string{"artist": "a"}, file: sineWAV(1, 440)}, 400, "InvalidRequest", ""},
 		{"no file", u.token, upload{fields: ok}, 400, "InvalidRequest", ""},
 		{"a title past the lexicon", u.token, upload{fields: map[string]string{"title": strings.Repeat("é", 300), "artist": "a"}, file: sineWAV(1, 440)}, 400, "InvalidRecord", ""},
+		{"a field past its bound", u.token, upload{fields: map[string]string{"title": "t", "artist": "a", "description": strings.Repeat("x", maxFieldBytes+1)}, file: sineWAV(1, 440)}, 400, "InvalidRequest", "bytes"},
+		{"too many parts", u.token, upload{fields: ok, file: sineWAV(1, 440), more: func(mw *multipart.Writer) {
+			for i := range maxParts {
+				_ = mw.WriteField(fmt.Sprint("x", i), "y")
+			}
+		}}, 400, "InvalidRequest", "parts"},
+		{"two files", u.token, upload{fields: ok, file: sineWAV(1, 440), more: func(mw *multipart.Writer) {
+			w, _ := mw.CreateFormFile("file", "b.wav")
+			w.Write(sineWAV(1, 220))
+		}}, 400, "InvalidRequest", "more than one"},
+		{"artwork over its bound", u.token, upload{fields: ok, file: sineWAV(1, 440), art: make([]byte, media.MaxArtworkBytes+1)}, 413, "PayloadTooLarge", "artwork"},
 		{"too many tags", u.token, upload{fields: ok, tags: []string{"1,2,3,4,5,6,7,8,9,10,11"}, file: sineWAV(1, 440)}, 400, "InvalidRecord", ""},
 	}
 	for _, c := range cases {
@@ -727,5 +748,73 @@ func TestRateLimit(t *testing.T) {
 	}
 	if hits := e.search(t, "one too many"); len(hits) != 0 {
 		t.Errorf("the refused upload is searchable: %v", hits)
+	}
+}
+
+// trickle sends a publish of file whose body arrives in ten pieces over
+// about d.
+func (e *env) trickle(tb testing.TB, token string, file []byte, d time.Duration) answer {
+	tb.Helper()
+	pr, pw := io.Pipe()
+	mw := multipart.NewWriter(pw)
+	go func() {
+		_ = mw.WriteField("title", "slow one")
+		_ = mw.WriteField("artist", "a")
+		w, _ := mw.CreateFormFile("file", "slow.wav")
+		step := (len(file) + 9) / 10
+		for off := 0; off < len(file); off += step {
+			time.Sleep(d / 10)
+			if _, err := w.Write(file[off:min(off+step, len(file))]); err != nil {
+				pw.CloseWithError(err)
+				return
+			}
+		}
+		pw.CloseWithError(mw.Close())
+	}()
+	req, _ := http.NewRequest("POST", e.url+"/tracks", pr)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return answer{status: -1, body: map[string]any{"error": err.Error()}}
+	}
+	defer resp.Body.Close()
+	a := answer{status: resp.StatusCode, header: resp.Header, body: map[string]any{}}
+	_ = json.NewDecoder(resp.Body).Decode(&a.body)
+	return a
+}
+
+// TestSlowUploads: an upload slower than the server's ReadTimeout (here
+// 1 s) but above the minimum rate goes through, since publish lifts the
+// deadline for its route; one below the minimum rate past the grace is
+// cut (408), and stores nothing.
+func TestSlowUploads(t *testing.T) {
+	cases := []struct {
+		name    string
+		minRate int64
+		status  int
+	}{
+		{"past the read timeout, above the rate", 1 << 10, 200},
+		{"below the minimum rate", 1 << 20, http.StatusRequestTimeout},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			e := newEnv(t, envOptions{server: appview.Limits{ReadTimeout: time.Second}, minRate: c.minRate, minRateGrace: 500 * time.Millisecond})
+			u := e.login(t, "pubslow")
+			a := e.trickle(t, u.token, sineWAV(2, 440), 2500*time.Millisecond)
+			if a.status != c.status {
+				t.Fatalf("got %d %v, want %d", a.status, a.body, c.status)
+			}
+			if c.status != 200 {
+				if objs := e.objects(t); len(objs) != 0 {
+					t.Errorf("stored %v", objs)
+				}
+				if n := e.spooled(t); n != 0 {
+					t.Errorf("%d spool files left", n)
+				}
+			}
+		})
 	}
 }

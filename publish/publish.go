@@ -55,6 +55,9 @@ type Config struct {
 	// MinRate is the slowest average upload taken, bytes a second, after
 	// the first 10 s (default 32 KiB/s; negative: none).
 	MinRate int64
+	// MinRateGrace is how long an upload may run before MinRate applies
+	// (default 10 s: a slow start, a TLS handshake, a phone waking up).
+	MinRateGrace time.Duration
 	// Committed is called after a track is applied, to wake the search
 	// index's follower (serve's notify).
 	Committed func()
@@ -86,6 +89,9 @@ func New(cfg Config) (*Publisher, error) {
 	}
 	if cfg.MinRate == 0 {
 		cfg.MinRate = 32 << 10
+	}
+	if cfg.MinRateGrace <= 0 {
+		cfg.MinRateGrace = 10 * time.Second
 	}
 	if cfg.Committed == nil {
 		cfg.Committed = func() {}
@@ -343,7 +349,7 @@ func (p *Publisher) publish(w http.ResponseWriter, r *http.Request) (*Output, er
 		r.Body = struct {
 			io.Reader
 			io.Closer
-		}{&rateReader{r: r.Body, start: time.Now(), grace: 10 * time.Second, min: p.cfg.MinRate}, r.Body}
+		}{&rateReader{r: r.Body, start: time.Now(), grace: p.cfg.MinRateGrace, min: p.cfg.MinRate}, r.Body}
 	}
 
 	f, err := p.readForm(r)

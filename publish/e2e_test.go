@@ -73,6 +73,7 @@ type env struct {
 	nw     *testnet.Network
 	dd     *datadir.Dir
 	local  *storage.Local
+	store  storage.Store // what publish writes to: local, or R2
 	pub    *Publisher
 	srv    *httptest.Server
 	url    string
@@ -86,6 +87,9 @@ type envOptions struct {
 	limits    Limits
 	// wrap, if set, is the store publish writes to (a failing one).
 	wrap func(storage.Store) storage.Store
+	// remote, if set, is the store instead of local disk (R2), and the
+	// handler serving /audio/ and /art/.
+	remote func(origin string) (storage.Store, http.Handler)
 	// The appview's limits; publish's rate guard.
 	server       appview.Limits
 	minRate      int64
@@ -125,6 +129,11 @@ func newEnv(tb testing.TB, o envOptions) *env {
 	authn := auth.New(auth.Config{Store: dd.Store, Directory: dirc, HTTPClient: client, PublicURL: e.url, TrustDeclaredHandles: true})
 	wake := make(chan struct{}, 1)
 	var ms storage.Store = e.local
+	var handler http.Handler = e.local.Handler()
+	if o.remote != nil {
+		ms, handler = o.remote(e.url)
+	}
+	e.store = ms
 	if o.wrap != nil {
 		ms = o.wrap(ms)
 	}
@@ -143,7 +152,7 @@ func newEnv(tb testing.TB, o envOptions) *env {
 		tb.Fatal(err)
 	}
 	view := appview.New(appview.Config{
-		Store: dd.Store, Index: dd.Index, Media: e.local.Handler(), FirstPageTTL: -1, Limits: o.server,
+		Store: dd.Store, Index: dd.Index, Media: handler, FirstPageTTL: -1, Limits: o.server,
 		Routes: func(mux *http.ServeMux) {
 			authn.Register(mux)
 			e.pub.Register(mux)

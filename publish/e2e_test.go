@@ -577,6 +577,7 @@ func TestRefusals(t *testing.T) {
 		{"text named .mp3", u.token, upload{fields: ok, file: []byte("these are not the droids you are looking for\n"), fileName: "song.mp3"}, 400, "UnsupportedMedia", "text"},
 		{"a video", u.token, upload{fields: ok, file: mustRead(t, "../media/testdata/video.mp4")}, 400, "UnsupportedMedia", ""},
 		{"over the size limit", u.token, upload{fields: ok, file: sineWAV(70, 440)}, 413, "PayloadTooLarge", ""},
+		{"a body announced past every bound", u.token, upload{fields: ok, file: sineWAV(525, 440)}, 413, "PayloadTooLarge", "request body"},
 		{"artwork not an image", u.token, upload{fields: ok, file: sineWAV(1, 440), art: []byte("GIF89a not really")}, 400, "UnsupportedMedia", ""},
 		{"no title", u.token, upload{fields: map[string]string{"artist": "a"}, file: sineWAV(1, 440)}, 400, "InvalidRequest", ""},
 		{"no file", u.token, upload{fields: ok}, 400, "InvalidRequest", ""},

@@ -340,6 +340,9 @@ func (p *Publisher) publish(w http.ResponseWriter, r *http.Request) (*Output, er
 		rate = 32 << 10
 	}
 	total := p.cfg.MaxUploadBytes + media.MaxArtworkBytes + 1<<20
+	if r.ContentLength > total {
+		return nil, fail(http.StatusRequestEntityTooLarge, "PayloadTooLarge", resultTooLarge, fmt.Sprintf("request body over %d MB", total>>20))
+	}
 	deadline := time.Now().Add(time.Duration(total/rate)*time.Second + 30*time.Second)
 	rc := http.NewResponseController(w)
 	_ = rc.SetReadDeadline(deadline)
@@ -605,9 +608,22 @@ func (p *Publisher) delete(r *http.Request) error {
 	if err != nil {
 		return fail(http.StatusBadRequest, "InvalidRequest", resultInvalid, "not a record key")
 	}
-	audioURL, imageURL, _, err := p.cfg.Ledger.Media(ctx, did, Collection.String(), rkey.String())
+	audioURL, imageURL, known, err := p.cfg.Ledger.Media(ctx, did, Collection.String(), rkey.String())
 	if err != nil {
 		return err
+	}
+	if !known {
+		// Not indexed here (yet): the record itself names its objects.
+		var got struct {
+			Value struct {
+				AudioURL string `json:"audioUrl"`
+				ImageURL string `json:"imageUrl"`
+			} `json:"value"`
+		}
+		params := map[string]any{"repo": did, "collection": Collection.String(), "rkey": rkey.String()}
+		if err := u.PDS.Get(ctx, "com.atproto.repo.getRecord", params, &got); err == nil {
+			audioURL, imageURL = got.Value.AudioURL, got.Value.ImageURL
+		}
 	}
 	var deleted struct {
 		Commit *struct {

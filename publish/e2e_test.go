@@ -26,6 +26,9 @@ import (
 	"time"
 
 	"github.com/bluesky-social/indigo/atproto/identity"
+	"github.com/bluesky-social/indigo/atproto/syntax"
+
+	"github.com/relaymusic/relay"
 
 	"github.com/relaymusic/relay/appview"
 	"github.com/relaymusic/relay/auth"
@@ -487,6 +490,7 @@ func TestPublishEndToEnd(t *testing.T) {
 				t.Errorf("imageUrl %v", rec["imageUrl"])
 			}
 			e.searchable(t, c.title, uri)
+			e.firehoseCopyIsStale(t, u.acct, uri)
 
 			req, _ := http.NewRequest("GET", audioURL, nil)
 			req.Header.Set("Range", "bytes=4-11")
@@ -826,5 +830,38 @@ func TestSlowUploads(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// firehoseCopyIsStale applies the record at uri as the firehose would
+// bring it (the repo's latest commit rev, its CID, its bytes from the PDS)
+// and checks the store takes it as stale: publish applied it at that rev.
+func (e *env) firehoseCopyIsStale(tb testing.TB, acct *testnet.Account, uri string) {
+	tb.Helper()
+	ctx := context.Background()
+	var head struct {
+		Rev string `json:"rev"`
+	}
+	if err := acct.Client().Get(ctx, "com.atproto.sync.getLatestCommit", map[string]any{"did": acct.DID}, &head); err != nil {
+		tb.Fatal(err)
+	}
+	parts := strings.Split(strings.TrimPrefix(uri, "at://"), "/")
+	var rec struct {
+		CID   string          `json:"cid"`
+		Value json.RawMessage `json:"value"`
+	}
+	if err := acct.Client().Get(ctx, "com.atproto.repo.getRecord", map[string]any{"repo": parts[0], "collection": parts[1], "rkey": parts[2]}, &rec); err != nil {
+		tb.Fatal(err)
+	}
+	tr, err := validate.Record(syntax.DID(acct.DID), Collection, syntax.RecordKey(parts[2]), head.Rev, rec.CID, rec.Value)
+	if err != nil {
+		tb.Fatalf("the record on the PDS fails validation: %v", err)
+	}
+	res, err := e.dd.Store.ApplyBatch(ctx, []relay.Event{{Kind: relay.TrackPut, DID: syntax.DID(acct.DID), Track: tr}}, 0)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if res.Stale != 1 || res.Applied != 0 {
+		tb.Errorf("the firehose's copy at rev %s: %+v, want stale", head.Rev, res)
 	}
 }

@@ -29,7 +29,6 @@ import (
 	"github.com/bluesky-social/indigo/atproto/syntax"
 
 	"github.com/relaymusic/relay"
-
 	"github.com/relaymusic/relay/appview"
 	"github.com/relaymusic/relay/auth"
 	"github.com/relaymusic/relay/datadir"

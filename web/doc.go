@@ -52,6 +52,8 @@
 //     item.html (one track row), and one file per page;
 //   - static/: app.js (search, tabs, load more, the player), style.css,
 //     icon.svg;
+//   - bench_test.go: BenchmarkFeedPage, a full discovery page over
+//     loopback from a real store;
 //   - screenshots_test.go: the screenshots under docs/screenshots, taken
 //     on demand (RELAY_SCREENSHOTS=1).
 package web

@@ -123,7 +123,7 @@ func (s *Server) getTrending(ctx context.Context, r *http.Request) (any, error) 
 	if err != nil {
 		return nil, err
 	}
-	rows, err := s.store.Trending(ctx, p.open-trendingWindows[p.window], p.open, p.after, p.limit)
+	rows, err := s.trendingPage(ctx, p)
 	if err != nil {
 		return nil, err
 	}

@@ -279,8 +279,18 @@ func TestTrendingBadParams(t *testing.T) {
 // TestTrendingPaging walks getTrending while tracks are deleted between
 // pages and plays keep coming: none twice, none still present skipped.
 func TestTrendingPaging(t *testing.T) {
+	// The whole ranking in the cached head, and a head of 4 that the walk
+	// crosses into the store's pages.
+	for _, head := range []int{1000, 4} {
+		defer func(h int) { trendingHead = h }(trendingHead)
+		trendingHead = head
+		testTrendingPaging(t, head)
+	}
+}
+
+func testTrendingPaging(t *testing.T, head int) {
 	for _, limit := range []int{1, 3, 7} {
-		t.Run(fmt.Sprint("limit ", limit), func(t *testing.T) {
+		t.Run(fmt.Sprint("head ", head, " limit ", limit), func(t *testing.T) {
 			e := newEnv(t)
 			open := plays.OpenHour(time.Now())
 			var evs []relay.Event

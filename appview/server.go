@@ -149,6 +149,8 @@ type Server struct {
 	queries map[string]bool
 
 	firstPage pageCache
+	// trending is the head of each trending window's ranking, per hour.
+	trending trendingCache
 }
 
 // New returns a Server.

@@ -17,7 +17,14 @@ import (
 // its track's hour (count += n), all of a call in one transaction.
 type Store interface {
 	AddPlays(ctx context.Context, counts []relay.PlayCount) error
+	// PrunePlays deletes the counts of hours before before.
+	PrunePlays(ctx context.Context, before int64) (int64, error)
 }
+
+// Retention is how many hours of counts the store keeps: the longest
+// trending window (30 days) and a day more for cursors pinned to an
+// earlier hour.
+const Retention = 31 * 24
 
 const (
 	// DefaultFlushEvery is how often counted plays are written.
@@ -60,7 +67,9 @@ type Config struct {
 // Counter decides which plays count and writes them to the store in
 // batches, so that a play never waits on a write. Safe for concurrent use.
 type Counter struct {
-	store      Store
+	store Store
+	// prunedAt is the hour counts were last pruned in (prune).
+	prunedAt   int64
 	log        *slog.Logger
 	metrics    *Metrics
 	every      time.Duration
@@ -159,6 +168,7 @@ func (c *Counter) Run(ctx context.Context) error {
 		case <-t.C:
 			// A failure is logged and counted; its counts wait for the next.
 			_ = c.Flush(ctx)
+			c.prune(ctx)
 		}
 	}
 }
@@ -203,4 +213,21 @@ func (c *Counter) Flush(ctx context.Context) error {
 		return fmt.Errorf("writing %d play counts: %w", len(counts), err)
 	}
 	return nil
+}
+
+// prune deletes counts past Retention, once per hour.
+func (c *Counter) prune(ctx context.Context) {
+	hour := c.now().Unix() / relay.HourSeconds
+	if hour == c.prunedAt {
+		return
+	}
+	n, err := c.store.PrunePlays(ctx, hour-Retention)
+	if err != nil {
+		c.log.WarnContext(ctx, "plays: pruning old counts", "error", err)
+		return
+	}
+	c.prunedAt = hour
+	if n > 0 {
+		c.log.InfoContext(ctx, "plays: pruned old counts", "rows", n)
+	}
 }

@@ -101,3 +101,15 @@ type withPlays struct {
 }
 
 func (w withPlays) Scan(dest ...any) error { return w.r.Scan(append(dest, w.plays)...) }
+
+// PrunePlays deletes the play counts of hours before before (unix hours)
+// and returns how many rows went: trending reads every row it holds
+// (Trending), so only the longest window's are kept.
+func (s *Store) PrunePlays(ctx context.Context, before int64) (int64, error) {
+	res, err := s.w.ExecContext(ctx, `DELETE FROM plays WHERE hour < ?`, before)
+	if err != nil {
+		return 0, fmt.Errorf("pruning plays: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return n, nil
+}

@@ -52,7 +52,8 @@ CREATE TABLE IF NOT EXISTS actors (
 	updated_at      INTEGER NOT NULL DEFAULT 0, -- unix microseconds
 	handle_attempts INTEGER NOT NULL DEFAULT 0, -- failed lookups since the last success
 	handle_next_at  INTEGER NOT NULL DEFAULT 0, -- unix microseconds
-	handle_recheck  INTEGER NOT NULL DEFAULT 0  -- unix microseconds of the event that asked; 0: none
+	handle_recheck  INTEGER NOT NULL DEFAULT 0, -- unix microseconds of the event that asked; 0: none
+	track_count     INTEGER NOT NULL DEFAULT 0  -- tracks neither deleted nor audio_missing: kept by the triggers below
 );
 CREATE INDEX IF NOT EXISTS actors_handle_due ON actors (handle_next_at) WHERE handle = '' OR handle_recheck != 0;
 
@@ -180,3 +181,26 @@ CREATE TABLE IF NOT EXISTS uploads (
 	bytes      INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS uploads_did_at ON uploads (did, at);
+
+-- actors.track_count follows the tracks table, so that hydrating a page's
+-- artists reads one row per artist instead of counting each one's tracks
+-- (0.6 s for the 50 artists of a page at 100k tracks). A track counts
+-- while it is neither deleted nor audio_missing; the account's own
+-- visibility is actors.active, apart. The account's row is made before its
+-- first track is written (sqlite/apply.go ensureActor).
+CREATE TRIGGER IF NOT EXISTS tracks_count_insert AFTER INSERT ON tracks
+WHEN NEW.deleted = 0 AND NEW.audio_missing = 0
+BEGIN
+	UPDATE actors SET track_count = track_count + 1 WHERE did = NEW.did;
+END;
+CREATE TRIGGER IF NOT EXISTS tracks_count_update AFTER UPDATE OF deleted, audio_missing ON tracks
+WHEN (OLD.deleted = 0 AND OLD.audio_missing = 0) != (NEW.deleted = 0 AND NEW.audio_missing = 0)
+BEGIN
+	UPDATE actors SET track_count = track_count + CASE WHEN NEW.deleted = 0 AND NEW.audio_missing = 0 THEN 1 ELSE -1 END
+	WHERE did = NEW.did;
+END;
+CREATE TRIGGER IF NOT EXISTS tracks_count_delete AFTER DELETE ON tracks
+WHEN OLD.deleted = 0 AND OLD.audio_missing = 0
+BEGIN
+	UPDATE actors SET track_count = track_count - 1 WHERE did = OLD.did;
+END;

@@ -47,10 +47,10 @@ func (s *Store) Artists(ctx context.Context, dids []syntax.DID) ([]relay.Artist,
 		for i, d := range chunk {
 			args[i] = d.String()
 		}
-		rows, err := s.r.QueryContext(ctx, `SELECT t.did, COALESCE(a.handle, ''), COUNT(*)
-FROM tracks t LEFT JOIN actors a ON a.did = t.did
-WHERE t.did IN (?`+strings.Repeat(", ?", len(chunk)-1)+`) AND `+visible+`
-GROUP BY t.did`, args...)
+		// track_count is kept by triggers (schema.sql): a row per artist,
+		// not a count of its tracks.
+		rows, err := s.r.QueryContext(ctx, `SELECT a.did, a.handle, a.track_count FROM actors a
+WHERE a.did IN (?`+strings.Repeat(", ?", len(chunk)-1)+`) AND a.active = 1 AND a.track_count > 0`, args...)
 		if err != nil {
 			return nil, fmt.Errorf("querying artists: %w", err)
 		}
@@ -80,11 +80,9 @@ GROUP BY t.did`, args...)
 func (s *Store) ArtistByHandle(ctx context.Context, handle syntax.Handle) (*relay.Artist, error) {
 	var a relay.Artist
 	var did string
-	err := s.r.QueryRowContext(ctx, `SELECT a.did, a.handle,
-	(SELECT COUNT(*) FROM tracks t WHERE t.did = a.did AND t.deleted = 0) AS n
+	err := s.r.QueryRowContext(ctx, `SELECT a.did, a.handle, a.track_count
 FROM actors a
-WHERE lower(a.handle) = ? AND a.handle != '' AND a.active = 1
-	AND EXISTS (SELECT 1 FROM tracks t WHERE t.did = a.did AND t.deleted = 0)
+WHERE lower(a.handle) = ? AND a.handle != '' AND a.active = 1 AND a.track_count > 0
 ORDER BY a.updated_at DESC, a.did LIMIT 1`, strings.ToLower(handle.String())).Scan(&did, &a.Handle, &a.TrackCount)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil

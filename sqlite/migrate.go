@@ -22,7 +22,9 @@ import (
 //	   are made by the schema itself).
 //	5: auth_sessions, oauth_sessions, oauth_requests and uploads (new
 //	   tables only).
-const schemaVersion = 5
+//	6: actors.track_count, kept by triggers on tracks (the schema makes
+//	   them); counted once here.
+const schemaVersion = 6
 
 // migrate brings a database made under an older schema up to the current
 // one, in one transaction with the version bump (SQLite's DDL is
@@ -94,6 +96,11 @@ func migrate(ctx context.Context, db *sql.DB) error {
 			return err
 		}
 	}
+	if hasActors && v < 6 {
+		if err := actorTrackCounts(ctx, tx); err != nil {
+			return err
+		}
+	}
 	if _, err := tx.ExecContext(ctx, fmt.Sprintf(`PRAGMA user_version = %d`, schemaVersion)); err != nil {
 		return fmt.Errorf("saving schema version: %w", err)
 	}
@@ -113,6 +120,11 @@ func migrate(ctx context.Context, db *sql.DB) error {
 func actorsWithTracks(ctx context.Context, tx *sql.Tx) error {
 	start := time.Now()
 	for _, q := range []string{
+		// The count triggers (version 6) name actors' columns; the schema
+		// below makes them again over the new table.
+		`DROP TRIGGER IF EXISTS tracks_count_insert`,
+		`DROP TRIGGER IF EXISTS tracks_count_update`,
+		`DROP TRIGGER IF EXISTS tracks_count_delete`,
 		`ALTER TABLE actors RENAME TO actors_v0`,
 		relay.Schema,
 		`INSERT INTO actors (did, handle, active, status, updated_at)
@@ -218,6 +230,26 @@ func tracksWithCollection(ctx context.Context, tx *sql.Tx) error {
 		return fmt.Errorf("counting migrated tracks: %w", err)
 	}
 	slog.Info("sqlite: tracks migrated to at-uri keys", "tracks", n, "took", time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+// actorTrackCounts (version 6) gives actors the count its triggers keep
+// from now on, counted once from tracks. Version 1's rebuild made the
+// column already (the current schema); the count is made either way.
+func actorTrackCounts(ctx context.Context, tx *sql.Tx) error {
+	has, err := hasColumn(ctx, tx, "actors", "track_count")
+	if err != nil {
+		return err
+	}
+	if !has {
+		if _, err := tx.ExecContext(ctx, `ALTER TABLE actors ADD COLUMN track_count INTEGER NOT NULL DEFAULT 0`); err != nil {
+			return fmt.Errorf("migrating actors to track counts: %w", err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE actors SET track_count =
+	(SELECT COUNT(*) FROM tracks t WHERE t.did = actors.did AND t.deleted = 0 AND t.audio_missing = 0)`); err != nil {
+		return fmt.Errorf("counting artists' tracks: %w", err)
+	}
 	return nil
 }
 

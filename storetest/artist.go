@@ -174,6 +174,33 @@ func testArtists(t *testing.T, open func(t *testing.T) Backend) {
 		}
 	})
 
+	t.Run("artists: counts follow puts, updates, deletes, replays and resurrections", func(t *testing.T) {
+		f := newFixture(t, open)
+		count := func(want int64, when string) {
+			t.Helper()
+			got := f.artists(did(1))[did(1)].TrackCount
+			if got != want {
+				t.Errorf("TrackCount %s = %d, want %d", when, got, want)
+			}
+		}
+		f.apply(put(albumTrack(did(1), 1, "", "", base)), put(albumTrack(did(1), 2, "", "", base)))
+		count(2, "after two puts")
+		up := albumTrack(did(1), 1, "", "", base)
+		up.Rev, up.Title = rev(2), "updated"
+		f.apply(put(up))
+		count(2, "after an update")
+		f.apply(del(did(1), rkey(1), rev(3)), del(did(1), rkey(1), rev(3)))
+		count(1, "after a delete, twice")
+		f.apply(put(albumTrack(did(1), 1, "", "", base)))
+		count(1, "after a replayed create older than the delete")
+		back := albumTrack(did(1), 1, "", "", base)
+		back.Rev = rev(4)
+		f.apply(put(back))
+		count(2, "after a newer create brings it back")
+		f.apply(del(did(1), rkey(7), rev(1)))
+		count(2, "after the delete of a track never seen")
+	})
+
 	t.Run("artist by handle: case aside, visible accounts only", func(t *testing.T) {
 		f := newFixture(t, open)
 		f.apply(put(albumTrack(did(1), 1, "", "", base)), put(albumTrack(did(1), 2, "", "", base)), put(albumTrack(did(2), 3, "", "", base)))

@@ -98,6 +98,9 @@ func testAudio(t *testing.T, open func(t *testing.T) Backend) {
 		}
 		f.audioListed(a, false)
 		f.audioListed(b, true)
+		if got := f.artists(did(1))[did(1)].TrackCount; got != 1 {
+			t.Errorf("artist's TrackCount with one track's audio missing = %d, want 1", got)
+		}
 		if ch := lastChange(f.since(head), a.URI()); ch == nil || ch.Track != nil {
 			t.Errorf("last change after hiding %s = %+v, want one with nil Track (search deletes it)", a.URI(), ch)
 		}
@@ -117,6 +120,9 @@ func testAudio(t *testing.T, open func(t *testing.T) Backend) {
 			t.Error("showing a track again reported no change")
 		}
 		f.audioListed(a, true)
+		if got := f.artists(did(1))[did(1)].TrackCount; got != 2 {
+			t.Errorf("artist's TrackCount with the audio found again = %d, want 2", got)
+		}
 		if ch := lastChange(f.since(head), a.URI()); ch == nil || ch.Track == nil || ch.Track.Title != "a" {
 			t.Errorf("last change after finding %s = %+v, want one carrying it", a.URI(), ch)
 		}

@@ -72,16 +72,15 @@ func network(tb testing.TB) *testnet.Network {
 // Bleve), local storage served by the appview, auth and publish routed
 // beside it, the index following the outbox, woken by publish.
 type env struct {
-	nw     *testnet.Network
-	dd     *datadir.Dir
-	local  *storage.Local
-	store  storage.Store // what publish writes to: local, or R2
-	pub    *Publisher
-	srv    *httptest.Server
-	url    string
-	spool  string
-	media  string
-	ledger *Ledger
+	nw    *testnet.Network
+	dd    *datadir.Dir
+	local *storage.Local
+	store storage.Store // what publish writes to: local, or R2
+	pub   *Publisher
+	srv   *httptest.Server
+	url   string
+	spool string
+	media string
 }
 
 type envOptions struct {
@@ -120,9 +119,6 @@ func newEnv(tb testing.TB, o envOptions) *env {
 	if e.local, err = storage.NewLocal(e.media, e.url); err != nil {
 		tb.Fatal(err)
 	}
-	if e.ledger, err = OpenLedger(ctx, datadir.StorePath(dd.Path)); err != nil {
-		tb.Fatal(err)
-	}
 	client, err := outbound.New(outbound.Options{AllowPrivateNetwork: true, Trusted: []string{nw.PLCURL}, Timeout: 20 * time.Second, MaxBody: 1 << 20})
 	if err != nil {
 		tb.Fatal(err)
@@ -140,7 +136,7 @@ func newEnv(tb testing.TB, o envOptions) *env {
 		ms = o.wrap(ms)
 	}
 	e.pub, err = New(Config{
-		Auth: authn, Store: dd.Store, Ledger: e.ledger, Media: ms,
+		Auth: authn, Store: dd.Store, Ledger: dd.Store, Media: ms,
 		SpoolDir: e.spool, Journal: filepath.Join(dir, "journal"),
 		MaxUploadBytes: o.maxUpload, Limits: o.limits, MinRate: o.minRate, MinRateGrace: o.minRateGrace,
 		Committed: func() {
@@ -174,7 +170,6 @@ func newEnv(tb testing.TB, o envOptions) *env {
 		e.srv.Close()
 		cancel()
 		<-followed
-		e.ledger.Close()
 		e.local.Close()
 		dd.Close()
 		validate.TrustOrigin("")

@@ -16,22 +16,15 @@ import (
 	"github.com/relaymusic/relay/storage"
 )
 
-// openLedger is a real store (schema applied) and a Ledger on its file.
-func openLedger(t *testing.T) (*sqlite.Store, *Ledger) {
+// openLedger is a real store (schema applied), which is the Ledger.
+func openLedger(t *testing.T) (*sqlite.Store, Ledger) {
 	t.Helper()
-	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "relay.db")
-	store, err := sqlite.Open(ctx, path)
+	store, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "relay.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
-	l, err := OpenLedger(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	return store, l
+	return store, store
 }
 
 // TestReserve: the limits' edges, each crossed, and Retry-After as the
@@ -66,17 +59,17 @@ func TestReserve(t *testing.T) {
 			_, l := openLedger(t)
 			ctx := context.Background()
 			for _, u := range c.before {
-				if _, err := l.Reserve(ctx, "did:plc:a", t0.Add(u.at), u.bytes, lim); err != nil {
+				if _, err := reserve(ctx, l, "did:plc:a", t0.Add(u.at), u.bytes, lim); err != nil {
 					t.Fatal(err)
 				}
 			}
 			// Another user's uploads never count.
 			for range 5 {
-				if _, err := l.Reserve(ctx, "did:plc:b", t0.Add(c.at), 1, Limits{Uploads: 100, Bytes: 1000, Window: time.Hour}); err != nil {
+				if _, err := reserve(ctx, l, "did:plc:b", t0.Add(c.at), 1, Limits{Uploads: 100, Bytes: 1000, Window: time.Hour}); err != nil {
 					t.Fatal(err)
 				}
 			}
-			_, err := l.Reserve(ctx, "did:plc:a", t0.Add(c.at), c.size, lim)
+			_, err := reserve(ctx, l, "did:plc:a", t0.Add(c.at), c.size, lim)
 			var rl *ErrRateLimited
 			switch {
 			case c.retry == 0 && err != nil:
@@ -96,17 +89,17 @@ func TestRelease(t *testing.T) {
 	ctx := context.Background()
 	lim := Limits{Uploads: 1, Bytes: 100, Window: time.Hour}
 	now := time.Now()
-	id, err := l.Reserve(ctx, "did:plc:a", now, 10, lim)
+	id, err := reserve(ctx, l, "did:plc:a", now, 10, lim)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := l.Reserve(ctx, "did:plc:a", now, 10, lim); err == nil {
+	if _, err := reserve(ctx, l, "did:plc:a", now, 10, lim); err == nil {
 		t.Fatal("a second upload past the limit was taken")
 	}
-	if err := l.Release(ctx, id); err != nil {
+	if err := l.ReleaseUpload(ctx, id); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := l.Reserve(ctx, "did:plc:a", now, 10, lim); err != nil {
+	if _, err := reserve(ctx, l, "did:plc:a", now, 10, lim); err != nil {
 		t.Fatalf("after release: %v", err)
 	}
 }

@@ -21,14 +21,14 @@ import (
 // orphan nobody knows of.
 type objects struct {
 	media   storage.Store
-	ledger  *Ledger
+	ledger  Ledger
 	journal string // directory of pending keys, one empty file each
 
 	mu   sync.Mutex
 	held map[string]int // keys in flight, by count
 }
 
-func newObjects(media storage.Store, ledger *Ledger, journal string) (*objects, error) {
+func newObjects(media storage.Store, ledger Ledger, journal string) (*objects, error) {
 	if err := os.MkdirAll(journal, 0o755); err != nil {
 		return nil, fmt.Errorf("publish: creating %s: %w", journal, err)
 	}
@@ -100,7 +100,7 @@ func (o *objects) release(ctx context.Context, key string) (bool, error) {
 	if o.inFlight(key) {
 		return false, nil
 	}
-	used, err := o.ledger.Referenced(ctx, o.media.URL(key), sha)
+	used, err := o.ledger.ObjectReferenced(ctx, o.media.URL(key), sha)
 	if err != nil || used {
 		return false, err
 	}

@@ -41,7 +41,7 @@ type Applier interface {
 type Config struct {
 	Auth   Authenticator
 	Store  Applier
-	Ledger *Ledger
+	Ledger Ledger // the store's uploads and references (sqlite.Store)
 	Media  storage.Store
 	// SpoolDir holds uploads while they are read (in the data dir: uploads
 	// can be larger than a tmpfs). Journal holds the keys between their Put
@@ -327,7 +327,7 @@ func (p *Publisher) publish(w http.ResponseWriter, r *http.Request) (*Output, er
 	}
 	did := u.Session.DID.String()
 	// Before reading a byte: a user past the count is refused at once.
-	if _, err := p.cfg.Ledger.Reserve(ctx, did, time.Now(), 0, p.cfg.Limits); err != nil {
+	if _, err := reserve(ctx, p.cfg.Ledger, did, time.Now(), 0, p.cfg.Limits); err != nil {
 		return nil, limitErr(err)
 	}
 
@@ -423,14 +423,14 @@ func (p *Publisher) publish(w http.ResponseWriter, r *http.Request) (*Output, er
 		return nil, fail(http.StatusBadRequest, "InvalidRecord", resultInvalid, err.Error())
 	}
 
-	reservation, err := p.cfg.Ledger.Reserve(ctx, did, time.Now(), bytes, p.cfg.Limits)
+	reservation, err := reserve(ctx, p.cfg.Ledger, did, time.Now(), bytes, p.cfg.Limits)
 	if err != nil {
 		return nil, limitErr(err)
 	}
 	written := false
 	defer func() {
 		if !written {
-			if err := p.cfg.Ledger.Release(context.WithoutCancel(ctx), reservation); err != nil {
+			if err := p.cfg.Ledger.ReleaseUpload(context.WithoutCancel(ctx), reservation); err != nil {
 				p.log.Warn("publish: releasing an upload's reservation", "error", err)
 			}
 		}
@@ -608,9 +608,9 @@ func (p *Publisher) delete(r *http.Request) error {
 	if err != nil {
 		return fail(http.StatusBadRequest, "InvalidRequest", resultInvalid, "not a record key")
 	}
-	audioURL, imageURL, known, err := p.cfg.Ledger.Media(ctx, did, Collection.String(), rkey.String())
+	audioURL, imageURL, known, err := p.cfg.Ledger.TrackMedia(ctx, did, Collection.String(), rkey.String())
 	if err != nil {
-		return err
+		return fmt.Errorf("publish: %w", err)
 	}
 	if !known {
 		// Not indexed here (yet): the record itself names its objects.

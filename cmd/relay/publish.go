@@ -13,7 +13,6 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/relaymusic/relay/auth"
-	"github.com/relaymusic/relay/datadir"
 	"github.com/relaymusic/relay/outbound"
 	"github.com/relaymusic/relay/publish"
 	"github.com/relaymusic/relay/sqlite"
@@ -29,9 +28,8 @@ var publishFlags = []cli.Flag{
 
 // publishing is the login and publish side of serve.
 type publishing struct {
-	auth   *auth.Service
-	pub    *publish.Publisher
-	ledger *publish.Ledger
+	auth *auth.Service
+	pub  *publish.Publisher
 }
 
 // routes registers the login and publish endpoints.
@@ -100,12 +98,8 @@ func newPublishing(ctx context.Context, c *cli.Context, dataDir string, store *s
 		Store: store, Directory: dir, HTTPClient: pds, PublicURL: origin,
 		TrustDeclaredHandles: c.Bool("trust-declared-handles"), OAuth: app, Log: log,
 	})
-	ledger, err := publish.OpenLedger(ctx, datadir.StorePath(dataDir))
-	if err != nil {
-		return nil, err
-	}
 	pub, err := publish.New(publish.Config{
-		Auth: svc, Store: store, Ledger: ledger, Media: media,
+		Auth: svc, Store: store, Ledger: store, Media: media,
 		SpoolDir:       filepath.Join(dataDir, "spool"),
 		Journal:        filepath.Join(dataDir, "publish-journal"),
 		MaxUploadBytes: c.Int64("max-upload-mb") << 20,
@@ -115,8 +109,7 @@ func newPublishing(ctx context.Context, c *cli.Context, dataDir string, store *s
 		Log:            log,
 	})
 	if err != nil {
-		ledger.Close()
 		return nil, err
 	}
-	return &publishing{auth: svc, pub: pub, ledger: ledger}, nil
+	return &publishing{auth: svc, pub: pub}, nil
 }

@@ -132,7 +132,6 @@ func runServe(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	defer pubs.ledger.Close()
 	// The appview builds its own http.Server: its timeouts, header bound and
 	// in-flight bound are part of what it guarantees (appview.Limits).
 	srv := appview.New(appview.Config{

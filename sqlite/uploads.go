@@ -81,7 +81,7 @@ func (s *Store) ReleaseUpload(ctx context.Context, id int64) error {
 // ObjectReferenced reports whether a live (not deleted) track names the
 // object at objURL as its audio or image URL or, when sha is not empty,
 // carries it as its record's audioSha256. An empty objURL names nothing
-// (a track without artwork has image_url ''). One EXISTS per column, so that
+// (a track without artwork has image_url ”). One EXISTS per column, so that
 // each can use its own partial index (tracks_audio_url, tracks_image_url,
 // tracks_audio_sha256); an OR of the three in one WHERE scanned the table.
 func (s *Store) ObjectReferenced(ctx context.Context, objURL, sha string) (bool, error) {

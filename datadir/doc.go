@@ -18,6 +18,15 @@
 //     what relay's packages register there, nothing registered elsewhere
 //     in the process (indigo's own series) (TestRegistry).
 //
+// `relay serve` keeps three more things in the data dir, named in its
+// wiring (cmd/relay), not here, as only it uses them:
+//   - media/: uploaded audio and artwork with --storage local (storage's
+//     Local, audio/{sha256}.{ext} and art/{sha256}.{ext});
+//   - spool/: uploads while they are read and hashed, on disk rather than
+//     in memory (publish; stale files removed at start);
+//   - publish-journal/: one file per object key between its upload and
+//     the PDS's answer, so what a crash leaves is swept an hour on.
+//
 // Files:
 //   - doc.go: this overview.
 //   - datadir.go: the file names, Dir, Open, Serving, Reindex, Close.

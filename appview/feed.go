@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -231,11 +232,13 @@ func (s *Server) searchTracks(ctx context.Context, r *http.Request) (any, error)
 		uris = append(uris, syntax.ATURI(u))
 	}
 	// The index may be a moment behind the store: a track hidden or deleted
-	// since is left out here, never shown.
+	// since is left out here, never shown. Tracks keeps a track whose audio
+	// is gone (a direct link shows it); search, like the feed, does not.
 	rows, err := s.store.Tracks(ctx, uris)
 	if err != nil {
 		return nil, err
 	}
+	rows = slices.DeleteFunc(rows, func(t *relay.StoredTrack) bool { return t.AudioStatus == relay.AudioMissing })
 	views, err := s.views(ctx, rows)
 	if err != nil {
 		return nil, err

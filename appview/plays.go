@@ -54,11 +54,22 @@ func (s *Server) handlePlay(w http.ResponseWriter, r *http.Request) {
 	case err != nil:
 		writeError(w, r, s.log, err)
 		return
-	case len(rows) == 0 || !validate.IsMediaURL(rows[0].AudioURL):
+	// A track whose audio the checker found gone is not played, as it is
+	// not listed: a direct link shows it (getTracks), /play does not.
+	case len(rows) == 0 || !validate.IsMediaURL(rows[0].AudioURL) || rows[0].AudioStatus == relay.AudioMissing:
 		if counting {
 			s.plays.UnknownTrack()
 		}
 		writeError(w, r, s.log, notFound("no playable track %s/%s here", did, rkey))
+		return
+	}
+	// A browser navigating here (a link followed, not the player's audio
+	// element) is sent to the track's page, not the record's URL: /play
+	// on this origin must not serve as a redirect to wherever a record
+	// points. Nothing is counted for it.
+	if r.Header.Get("Sec-Fetch-Dest") == "document" {
+		w.Header().Set("Location", "/track/"+did.String()+"/"+rkey.String())
+		w.WriteHeader(http.StatusSeeOther)
 		return
 	}
 	if counting {
@@ -107,6 +118,12 @@ func parseTrendingParams(q url.Values, now time.Time) (trendingParams, error) {
 		}
 		if open > p.open {
 			return trendingParams{}, invalidRequest("cursor is not one this feed returned")
+		}
+		// A ranking is kept for the hour in progress and the one before
+		// (trendingCache); an older cursor would make one per hour it
+		// names, so it has expired.
+		if open < p.open-1 {
+			return trendingParams{}, invalidRequest("cursor has expired: trending moved on; start again from the top")
 		}
 		p.open, p.after = open, &k
 	}

@@ -83,6 +83,32 @@ func playPath(u syntax.ATURI) string {
 	return "/play/" + u.Authority().String() + "/" + u.RecordKey().String()
 }
 
+// TestPlayNavigation: a browser following a /play link as a page goes to
+// the track's page, uncounted; /play on this origin never sends a page to
+// whatever URL a record names.
+func TestPlayNavigation(t *testing.T) {
+	e, _ := newPlaysEnv(t)
+	u := catalogue(e)
+	before := e.playsCounted("counted")
+	req, err := http.NewRequest("GET", e.srv.URL+playPath(u[0]), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Sec-Fetch-Dest", "document")
+	resp, err := noRedirect.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	want := "/track/" + u[0].Authority().String() + "/" + u[0].RecordKey().String()
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != want {
+		t.Fatalf("navigation: %d to %q, want 303 to %q", resp.StatusCode, resp.Header.Get("Location"), want)
+	}
+	if got := e.playsCounted("counted"); got != before {
+		t.Errorf("a navigation counted a play (%v -> %v)", before, got)
+	}
+}
+
 func TestPlay(t *testing.T) {
 	e, counter := newPlaysEnv(t)
 	u := catalogue(e)
@@ -256,6 +282,9 @@ func TestTrendingBadParams(t *testing.T) {
 		t.Fatal("no cursor on a full page")
 	}
 	future := encodeTrendingCursor("month", plays.OpenHour(time.Now())+1, relay.TrendingKey{Plays: 1, Feed: relay.FeedKey{DID: artist, Collection: relay.TrackCollection, RKey: "3kaaaaaaaaaaa"}})
+	// Two hours back: past the rankings kept, so each such cursor would
+	// cost a ranking of its own.
+	expired := encodeTrendingCursor("month", plays.OpenHour(time.Now())-2, relay.TrendingKey{Plays: 1, Feed: relay.FeedKey{DID: artist, Collection: relay.TrackCollection, RKey: "3kaaaaaaaaaaa"}})
 	for _, params := range []url.Values{
 		{"window": {"year"}},
 		{"window": {"day", "week"}, "limit": {"0"}},
@@ -265,6 +294,7 @@ func TestTrendingBadParams(t *testing.T) {
 		{"cursor": {"bm90IGEgY3Vyc29y"}},
 		{"window": {"week"}, "cursor": {dayCursor}}, // the month's cursor
 		{"window": {"month"}, "cursor": {future}},
+		{"window": {"month"}, "cursor": {expired}},
 	} {
 		status, body := e.get("/xrpc/app.relay.feed.getTrending", params)
 		if status != http.StatusBadRequest || body["error"] != "InvalidRequest" || body["message"] == "" {

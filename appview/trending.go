@@ -16,6 +16,9 @@ import (
 // tests that cross it.
 var trendingHead = 1000
 
+// trendingTimeout bounds computing one ranking.
+const trendingTimeout = 20 * time.Second
+
 // trendingCache keeps the head of each window's ranking for the hour it is
 // pinned to. A ranking sums closed hours only, which never change, so it
 // is computed once per window and hour instead of once per page: the
@@ -87,7 +90,10 @@ func (c *trendingCache) ranking(ctx context.Context, slot trendingSlot, compute 
 		c.mu.Unlock()
 		// Not the asker's context: the result serves every asker of the
 		// hour, and one client leaving must not fail it for the others.
-		e.ranks, e.whole, e.err = compute(context.WithoutCancel(ctx))
+		// Bounded all the same.
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), trendingTimeout)
+		e.ranks, e.whole, e.err = compute(cctx)
+		cancel()
 		if e.err != nil {
 			c.mu.Lock()
 			delete(c.entries, slot)

@@ -380,3 +380,35 @@ func TestPublicClientMetadata(t *testing.T) {
 		t.Errorf("cookie = %+v, want Secure, HttpOnly, SameSite=Lax", c)
 	}
 }
+
+// TestLogoutCrossSite: another site cannot log a user out; this site's
+// own page can.
+func TestLogoutCrossSite(t *testing.T) {
+	s := New(Config{PublicURL: "https://relay.example.com"})
+	for _, tc := range []struct {
+		name    string
+		headers map[string]string
+		status  int
+	}{
+		{"from another site", map[string]string{"Origin": "https://evil.example"}, http.StatusForbidden},
+		{"fetch metadata cross-site", map[string]string{"Sec-Fetch-Site": "cross-site"}, http.StatusForbidden},
+		{"no origin at all", nil, http.StatusForbidden},
+		{"this site's page", map[string]string{"Sec-Fetch-Site": "same-origin"}, http.StatusSeeOther},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req := httptest.NewRequest("POST", "https://relay.example.com/logout", nil)
+			for k, v := range tc.headers {
+				req.Header.Set(k, v)
+			}
+			rec := httptest.NewRecorder()
+			s.handleLogout(rec, req)
+			if rec.Code != tc.status {
+				t.Fatalf("status %d, want %d", rec.Code, tc.status)
+			}
+			cleared := strings.Contains(rec.Header().Get("Set-Cookie"), cookieName+"=;")
+			if cleared != (tc.status == http.StatusSeeOther) {
+				t.Errorf("cookie cleared = %v (Set-Cookie %q)", cleared, rec.Header().Get("Set-Cookie"))
+			}
+		})
+	}
+}

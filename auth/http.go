@@ -150,6 +150,11 @@ func (s *Service) handleCallback(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Service) handleLogout(w http.ResponseWriter, r *http.Request) {
+	// Another site cannot log a user out either.
+	if !sameOrigin(r) {
+		writeError(w, http.StatusForbidden, "Forbidden", "log out from this site's own page")
+		return
+	}
 	if u, err := s.Authenticate(r); err == nil {
 		if err := s.Revoke(r.Context(), u); err != nil {
 			s.writeAuthError(w, r, err)

@@ -124,6 +124,11 @@ func (c *Counter) Play(addr netip.Addr, did syntax.DID, collection syntax.NSID, 
 	now := c.now()
 	var raw []byte
 	if addr.IsValid() {
+		// An IPv6 client holds a /64 at least: each of its 2^64 addresses
+		// is one listener, not a new one.
+		if addr.Is6() && !addr.Is4In6() {
+			addr = netip.PrefixFrom(addr, 64).Masked().Addr()
+		}
 		b := addr.As16()
 		raw = b[:]
 	}

@@ -288,3 +288,27 @@ func BenchmarkPlay(b *testing.B) {
 		c.Play(netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}), artist, relay.TrackCollection, rk)
 	}
 }
+
+// TestIPv6ListenerIsItsPrefix: the addresses of one IPv6 /64 are one
+// listener (a client holds the whole prefix), another /64 is another;
+// IPv4 addresses stay apart.
+func TestIPv6ListenerIsItsPrefix(t *testing.T) {
+	s, rk := openStore(t, 1)
+	clk := &clock{t: time.Date(2026, 3, 1, 13, 0, 0, 0, time.UTC)}
+	c := plays.NewCounter(plays.Config{Store: s, Log: quiet(), Now: clk.now})
+	for _, tc := range []struct {
+		who  string
+		want bool
+	}{
+		{"2001:db8:1:2::1", true},
+		{"2001:db8:1:2:ffff:ffff:ffff:fffe", false}, // same /64
+		{"2001:db8:1:3::1", true},                   // the next /64
+		{"192.0.2.1", true},
+		{"192.0.2.2", true},
+		{"::ffff:192.0.2.3", true}, // IPv4 in IPv6 is its IPv4 address
+	} {
+		if got := c.Play(addr(tc.who), artist, relay.TrackCollection, rk[0]); got != tc.want {
+			t.Errorf("Play from %s = %v, want %v", tc.who, got, tc.want)
+		}
+	}
+}

@@ -13,6 +13,7 @@ func TestIsMediaURL(t *testing.T) {
 		{"", "http://cdn.example.com/a.mp3", false},
 		{"", "http://127.0.0.1:8080/audio/a.mp3", false},
 		{"", "javascript:alert(1)", false},
+		{"", "https://relay.example@evil.example/a.mp3", false}, // userinfo: the host is evil.example
 		{"http://127.0.0.1:8080", "http://127.0.0.1:8080/audio/a.mp3", true},
 		{"http://127.0.0.1:8080", "http://127.0.0.1:8081/audio/a.mp3", false},
 		{"http://127.0.0.1:8080", "http://user@127.0.0.1:8080/audio/a.mp3", false},

@@ -105,9 +105,10 @@ func str(m map[string]any, key string) string {
 	return s
 }
 
-// IsHTTPS reports whether raw is an https URL with a host: the rule for
+// IsHTTPS reports whether raw is an https URL with a host and no userinfo
+// (https://relay.example@elsewhere.example names elsewhere): the rule for
 // every URL of a record that relay lets into a src or an href.
 func IsHTTPS(raw string) bool {
 	u, err := url.Parse(raw)
-	return err == nil && u.Scheme == "https" && u.Host != ""
+	return err == nil && u.Scheme == "https" && u.Host != "" && u.User == nil
 }

@@ -27,6 +27,8 @@ const (
 	// keyAnalyzer makes a whole value one lower-cased term: the genre and
 	// tag filters match the value exactly, case aside.
 	keyAnalyzer = "music_key"
+	// wholeAnalyzer makes a field matched whole one term (whole.go).
+	wholeAnalyzer = "music_whole"
 
 	// prefixMin/prefixMax bound the edge n-grams: one letter would match
 	// half the catalogue, and a prefix longer than 15 runes is cut to 15 at
@@ -48,6 +50,7 @@ const (
 	fieldTagKey   = "tagKey"
 
 	prefixSuffix = "_prefix"
+	wholeSuffix  = "_whole"
 
 	// Artist documents (artists.go) share the index under their own field
 	// names, so no track query ever matches one. kind marks them, to count
@@ -60,7 +63,7 @@ const (
 
 	// MappingVersion is stored in the index; Open refuses an index built
 	// with another version rather than searching it with the wrong rules.
-	MappingVersion = "relay-search-4"
+	MappingVersion = "relay-search-5"
 )
 
 // textFieldSpec is a searched field and how it is searched.
@@ -73,23 +76,26 @@ type textFieldSpec struct {
 	// cost of a search; genres and tags are short, picked-from-a-list words
 	// where a typo is rare, so they match exactly or by prefix only.
 	fuzzy bool
+	// whole fields have a sub-field name+"_whole" holding the field whole
+	// (whole.go): a query that is all of it ranks first.
+	whole bool
 }
 
 // textFields are the searched fields of a track with their boosts: who and
 // what first, then the record, then the loose descriptors.
 var textFields = []textFieldSpec{
-	{fieldTitle, 3, true, true},
-	{fieldArtist, 3, true, true},
-	{fieldAlbum, 2, true, true},
-	{fieldGenre, 1, false, false},
-	{fieldTags, 1, false, false},
+	{fieldTitle, 3, true, true, true},
+	{fieldArtist, 3, true, true, false},
+	{fieldAlbum, 2, true, true, false},
+	{fieldGenre, 1, false, false, false},
+	{fieldTags, 1, false, false, false},
 }
 
 // artistFields are the searched fields of an artist: its handle (and the
 // handle's first label) and the artist names its tracks credit, equally.
 var artistFields = []textFieldSpec{
-	{fieldArtistHandle, 3, true, true},
-	{fieldArtistName, 3, true, true},
+	{fieldArtistHandle, 3, true, true, false},
+	{fieldArtistName, 3, true, true, false},
 }
 
 // newMapping returns relay's index mapping: static, nothing stored, no _all,
@@ -133,6 +139,14 @@ func newMapping() (*mapping.IndexMappingImpl, error) {
 	}); err != nil {
 		return nil, fmt.Errorf("music key analyzer: %w", err)
 	}
+	if err := im.AddCustomAnalyzer(wholeAnalyzer, map[string]any{
+		"type":          custom.Name,
+		"char_filters":  []any{asciifolding.Name},
+		"tokenizer":     unicode.Name,
+		"token_filters": []any{lowercase.Name, foldMarksName, wholeName},
+	}); err != nil {
+		return nil, fmt.Errorf("music whole analyzer: %w", err)
+	}
 	im.DefaultAnalyzer = musicAnalyzer
 
 	doc := mapping.NewDocumentStaticMapping()
@@ -141,6 +155,11 @@ func newMapping() (*mapping.IndexMappingImpl, error) {
 		fms := []*mapping.FieldMapping{textField("", musicAnalyzer)}
 		if f.prefix {
 			fms = append(fms, textField(f.name+prefixSuffix, prefixAnalyzer))
+		}
+		if f.whole {
+			// With norms: Bleve scores a term without them (SkipFreqNorm)
+			// as NaN, and the index was no smaller for it.
+			fms = append(fms, textField(f.name+wholeSuffix, wholeAnalyzer))
 		}
 		doc.AddFieldMappingsAt(f.name, fms...)
 	}

@@ -86,6 +86,9 @@ const (
 	boostExact  = 10.0
 	boostPrefix = 4.0
 	boostFuzzy  = 1.0
+	// boostWhole weighs a field matched whole by the query (whole.go), a
+	// bonus beside the word clauses, times the field's boost.
+	boostWhole = 20.0
 
 	// maxClauses caps how many index terms one fuzzy clause may expand to.
 	// Past it Bleve fails the search (it does not truncate), so Search
@@ -219,8 +222,49 @@ func (ix *Index) words(text string) ([]string, error) {
 // buildQuery makes the conjunction (every word must match) of one
 // disjunction per word over all fields: exact terms boosted high, prefix
 // terms for the last word in between, typo-tolerant terms lowest, so an
-// exact match always outranks a near one.
+// exact match always outranks a near one. Beside it, never required, the
+// bonus of a field matched whole (wholeField).
 func buildQuery(fields []textFieldSpec, words []string, fuzzy bool) query.Query {
+	match := matchWords(fields, words, fuzzy)
+	if bonus := wholeField(fields, words); bonus != nil {
+		return query.NewBooleanQuery([]query.Query{match}, []query.Query{bonus}, nil)
+	}
+	return match
+}
+
+// wholeField scores a field with a whole sub-field (the title) that the
+// query's words make up exactly, in order (Meilisearch's exactness): "love
+// heart" ranks the title "Love Heart" above titles "Heart" on albums "Love
+// Heart", whose words score more one by one, and "heart love" ranks "Heart
+// Love" first. Exact words only: a typo or a word still being typed gets
+// no bonus. Nil when no field has one (artist search), so artist search is
+// unchanged.
+func wholeField(fields []textFieldSpec, words []string) query.Query {
+	term, ok := wholeTerm(words)
+	if !ok {
+		return nil
+	}
+	var clauses []query.Query
+	for _, f := range fields {
+		if !f.whole {
+			continue
+		}
+		t := query.NewTermQuery(term)
+		t.SetField(f.name + wholeSuffix)
+		t.SetBoost(boostWhole * f.boost)
+		clauses = append(clauses, t)
+	}
+	switch len(clauses) {
+	case 0:
+		return nil
+	case 1:
+		return clauses[0]
+	}
+	return query.NewDisjunctionQuery(clauses)
+}
+
+// matchWords is the conjunction of one disjunction per word.
+func matchWords(fields []textFieldSpec, words []string, fuzzy bool) query.Query {
 	perWord := make([]query.Query, 0, len(words))
 	for i, w := range words {
 		last := i == len(words)-1

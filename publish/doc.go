@@ -54,12 +54,13 @@
 //   - publish.go: Config, Publisher, the two handlers, the error answers;
 //   - spool.go: spooling a part to disk while hashing, the rate guard;
 //   - objects.go: holds, the journal, releasing an object, Sweep;
-//   - ledger.go: Ledger, the uploads table and the reference checks, over
-//     the store's SQLite file;
+//   - ledger.go: Ledger, what publish asks of the store (sqlite.Store:
+//     uploads, references), and the limits' arithmetic run inside its
+//     transaction;
 //   - metrics.go: the series;
 //   - e2e_test.go: everything above through a real PDS (internal/testnet),
 //     SQLite, Bleve and local storage; r2_test.go: the same into versitygw;
-//     ledger_test.go: the limits and the sweep on a real SQLite file;
+//     ledger_test.go: the limits and the sweep on a real store;
 //     bench_test.go: latency to searchable, a 50 MB upload's throughput
 //     and peak RSS.
 package publish

@@ -81,21 +81,23 @@ func (s *Store) ReleaseUpload(ctx context.Context, id int64) error {
 // ObjectReferenced reports whether a live (not deleted) track names the
 // object at objURL as its audio or image URL or, when sha is not empty,
 // carries it as its record's audioSha256. An empty objURL names nothing
-// (a track without artwork has image_url ”). One EXISTS per column, so that
+// (a track without artwork has an empty image_url). One EXISTS per column, so that
 // each can use its own partial index (tracks_audio_url, tracks_image_url,
 // tracks_audio_sha256); an OR of the three in one WHERE scanned the table.
 func (s *Store) ObjectReferenced(ctx context.Context, objURL, sha string) (bool, error) {
 	var used bool
-	err := s.r.QueryRowContext(ctx, `
-SELECT (?1 != '' AND (EXISTS (SELECT 1 FROM tracks WHERE audio_url = ?1 AND deleted = 0)
-                    OR EXISTS (SELECT 1 FROM tracks WHERE image_url = ?1 AND deleted = 0)))
-    OR (?2 != '' AND EXISTS (SELECT 1 FROM tracks WHERE json_extract(record, '$.audioSha256') = ?2 AND deleted = 0))`,
-		objURL, sha).Scan(&used)
+	err := s.r.QueryRowContext(ctx, refQuery, objURL, sha).Scan(&used)
 	if err != nil {
 		return false, fmt.Errorf("looking for tracks naming %s: %w", objURL, err)
 	}
 	return used, nil
 }
+
+// refQuery is ObjectReferenced's: ?1 the URL, ?2 the sha256.
+const refQuery = `
+SELECT (?1 != '' AND (EXISTS (SELECT 1 FROM tracks WHERE audio_url = ?1 AND deleted = 0)
+                    OR EXISTS (SELECT 1 FROM tracks WHERE image_url = ?1 AND image_url != '' AND deleted = 0)))
+    OR (?2 != '' AND EXISTS (SELECT 1 FROM tracks WHERE json_extract(record, '$.audioSha256') = ?2 AND deleted = 0))`
 
 // TrackMedia returns the audio and image URLs of the live track
 // did/collection/rkey; ok is false when there is none.

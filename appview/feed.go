@@ -217,15 +217,8 @@ func (s *Server) searchTracks(ctx context.Context, r *http.Request) (any, error)
 		p.query.Filter.Artist = did.String()
 	}
 	res, err := s.index.Search(ctx, p.query)
-	switch {
-	case errors.Is(err, search.ErrBadCursor):
-		return nil, invalidRequest("cursor is not valid or has expired; start the search again")
-	case errors.Is(err, search.ErrBadQuery):
-		return nil, invalidRequest("%s", strings.TrimPrefix(err.Error(), search.ErrBadQuery.Error()+": "))
-	case errors.Is(err, context.DeadlineExceeded):
-		return nil, &xrpcError{Status: http.StatusServiceUnavailable, Name: "Timeout", Message: "the search took too long; try a more specific query"}
-	case err != nil:
-		return nil, err
+	if err != nil {
+		return nil, searchError(err)
 	}
 	uris := make([]syntax.ATURI, 0, len(res.URIs))
 	for _, u := range res.URIs {
@@ -325,4 +318,19 @@ func (c *pageCache) size() (entries, bytes int) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return len(c.entries), c.bytes
+}
+
+// searchError is the XRPC error of a failed search (tracks or artists):
+// a bad cursor or query is the client's, a timeout a 503 to retry.
+func searchError(err error) error {
+	switch {
+	case errors.Is(err, search.ErrBadCursor):
+		return invalidRequest("cursor is not valid or has expired; start the search again")
+	case errors.Is(err, search.ErrBadQuery):
+		return invalidRequest("%s", strings.TrimPrefix(err.Error(), search.ErrBadQuery.Error()+": "))
+	case errors.Is(err, context.DeadlineExceeded):
+		return &xrpcError{Status: http.StatusServiceUnavailable, Name: "Timeout", Message: "the search took too long; try a more specific query"}
+	default:
+		return err
+	}
 }

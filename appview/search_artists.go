@@ -2,7 +2,6 @@ package appview
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"net/url"
 	"strings"
@@ -54,15 +53,8 @@ func (s *Server) searchArtists(ctx context.Context, r *http.Request) (any, error
 		return nil, &xrpcError{Status: http.StatusNotImplemented, Name: "MethodNotImplemented", Message: "this index does not search artists"}
 	}
 	res, err := idx.SearchArtists(ctx, p)
-	switch {
-	case errors.Is(err, search.ErrBadCursor):
-		return nil, invalidRequest("cursor is not valid or has expired; start the search again")
-	case errors.Is(err, search.ErrBadQuery):
-		return nil, invalidRequest("%s", strings.TrimPrefix(err.Error(), search.ErrBadQuery.Error()+": "))
-	case errors.Is(err, context.DeadlineExceeded):
-		return nil, &xrpcError{Status: http.StatusServiceUnavailable, Name: "Timeout", Message: "the search took too long; try a more specific query"}
-	case err != nil:
-		return nil, err
+	if err != nil {
+		return nil, searchError(err)
 	}
 	views := make([]ArtistView, 0, len(res.DIDs))
 	if len(res.DIDs) > 0 {

@@ -62,9 +62,5 @@
 //   - uploads.go: the publish ledger (ReserveUpload, with its limits
 //     admitted inside the transaction; ReleaseUpload) and what publish
 //     asks before deleting an object (ObjectReferenced, TrackMedia);
-//   - uploads.go: publish's ledger: upload reservations checked and
-//     inserted in one transaction, releases, whether a live track names
-//     an object (by URL or audio sha256, each EXISTS on its partial index),
-//     a track's media URLs;
 //   - metrics.go: a collector of track counts and the database's size.
 package sqlite

@@ -204,14 +204,3 @@ WHEN OLD.deleted = 0 AND OLD.audio_missing = 0
 BEGIN
 	UPDATE actors SET track_count = track_count - 1 WHERE did = OLD.did;
 END;
-
--- What publish asks before deleting an object (a failed publish, a delete,
--- the sweep): does a live track name it, by URL or audio sha256
--- (sqlite/uploads.go ObjectReferenced, one EXISTS per index). Without them
--- each check scanned the table: 0.4-0.7 s at 100k tracks, under 0.5 ms
--- with them (BenchmarkObjectReferenced), for 28 MB beside 101 MB there;
--- ingest went from about 10k to 7.6k events/s (BenchmarkApplyBatch).
--- Tracks without artwork or sha256 add nothing to the last two.
-CREATE INDEX IF NOT EXISTS tracks_audio_url ON tracks (audio_url) WHERE deleted = 0;
-CREATE INDEX IF NOT EXISTS tracks_image_url ON tracks (image_url) WHERE deleted = 0 AND image_url != '';
-CREATE INDEX IF NOT EXISTS tracks_audio_sha256 ON tracks (json_extract(record, '$.audioSha256')) WHERE deleted = 0 AND json_extract(record, '$.audioSha256') IS NOT NULL;

@@ -152,6 +152,25 @@ func TestMigrateV3AtURI(t *testing.T) {
 				t.Errorf("Tracks(bob's, alice's deleted) = %v, %v", got, err)
 			}
 
+			// Version 6's counts: made once by the migration, then kept by
+			// the triggers.
+			counts := func(when string, wantAlice int64) {
+				t.Helper()
+				as, err := s.Artists(ctx, []syntax.DID{alice, bob})
+				if err != nil {
+					t.Fatal(err)
+				}
+				got := map[syntax.DID]int64{}
+				for _, a := range as {
+					got[a.DID] = a.TrackCount
+				}
+				if got[alice] != wantAlice || got[bob] != 1 {
+					t.Errorf("track counts %s = %v, want alice %d, bob 1", when, got, wantAlice)
+				}
+			}
+			counts("after migration", 1)
+			defer counts("after alice's track came back", 2)
+
 			if c, err := s.Cursor(ctx); err != nil || c != 1700000003000000 {
 				t.Errorf("cursor = %d, %v", c, err)
 			}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/bluesky-social/indigo/atproto/identity"
 	"github.com/urfave/cli/v2"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/relaymusic/relay/auth"
 	"github.com/relaymusic/relay/outbound"
@@ -40,20 +41,26 @@ func (p *publishing) routes(mux *http.ServeMux) {
 
 // run prunes logins and sweeps orphaned uploads (at start, then hourly)
 // until ctx ends.
+// Both end before run returns, so neither touches the store once serve
+// closes it.
 func (p *publishing) run(ctx context.Context, log *slog.Logger) error {
-	go func() { _ = p.auth.Prune(ctx, time.Hour) }()
-	t := time.NewTicker(time.Hour)
-	defer t.Stop()
-	for {
-		if _, err := p.pub.Sweep(ctx, time.Hour); err != nil {
-			log.Warn("publish: sweeping the journal", "error", err)
+	g, ctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return p.auth.Prune(ctx, time.Hour) })
+	g.Go(func() error {
+		t := time.NewTicker(time.Hour)
+		defer t.Stop()
+		for {
+			if _, err := p.pub.Sweep(ctx, time.Hour); err != nil {
+				log.Warn("publish: sweeping the journal", "error", err)
+			}
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-t.C:
+			}
 		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-		}
-	}
+	})
+	return g.Wait()
 }
 
 // newPublishing wires auth and publish: PDSes are reached through the

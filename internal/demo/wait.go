@@ -53,12 +53,20 @@ func (d *Demo) served(ctx context.Context) (bool, string, error) {
 		return false, "", err
 	}
 	in := map[string]bool{}
+	views := map[string]TrackView{}
 	for _, v := range feed {
 		in[v.URI] = true
+		views[v.URI] = v
 	}
 	for _, t := range d.Tracks {
 		if !in[t.URI] {
 			return false, "track " + t.Title + " not in the feed yet", nil
+		}
+		// A featured artist's handle is hydrated from what the store
+		// knows of that account, which can come a moment after the track
+		// (and the feed's first page is cached for a second).
+		if v := views[t.URI]; t.Featured != "" && (len(v.FeaturedArtists) != 1 || v.FeaturedArtists[0].Handle != t.Featured) {
+			return false, "track " + t.Title + "'s featured artist has no handle yet", nil
 		}
 	}
 	for _, h := range d.Hostile {

@@ -118,8 +118,9 @@ func pageCursor(c string) (*relay.FeedKey, error) {
 	return &k, nil
 }
 
-// pageError turns an XRPC error into ErrNotFound or ErrInvalid; other
-// errors pass as they are.
+// pageError turns an XRPC 404 or 400 into ErrNotFound, another 4xx into
+// ErrInvalid, and a 5xx into a plain error (the page is then a server
+// error, not a bad link); other errors pass as they are.
 func pageError(err error) error {
 	var xe *xrpcError
 	if !errors.As(err, &xe) {
@@ -128,6 +129,11 @@ func pageError(err error) error {
 	if xe.Status == http.StatusNotFound || xe.Status == http.StatusBadRequest {
 		// An actor that is neither a DID nor a handle names nobody here.
 		return fmt.Errorf("%s: %w", xe.Message, ErrNotFound)
+	}
+	if xe.Status >= 500 {
+		// The server's failure (a timeout, overload), not a bad request:
+		// the page says so rather than blaming the link.
+		return fmt.Errorf("%s: %s", xe.Name, xe.Message)
 	}
 	return fmt.Errorf("%s: %w", xe.Message, ErrInvalid)
 }

@@ -16,13 +16,18 @@
 //     and nesting past 32 levels or invalid UTF-8 is refused by a scan of
 //     the bytes before the decoder sees them (lexicons.CheckJSON);
 //   - every record the first version of relay wrote is accepted
-//     (TestTrackRecords), and every accepted track has an https audio URL;
+//     (TestTrackRecords), and every accepted track's audio URL passes
+//     IsMediaURL: https with a host and no userinfo, or under the
+//     instance's own origin once cmd has called TrustOrigin with
+//     --public-url (http only on loopback, for local-disk media);
 //   - an error is always a *RejectError whose Reason is one of Reasons and
 //     whose text names the at-uri, never the record body.
 //
 // Where things live:
 //   - collections.go: the collections indexed, Collections, Known, Record;
-//   - track.go: Track and MaxRecordBytes;
+//   - track.go: Track, MaxRecordBytes and IsHTTPS;
+//   - origin.go: TrustOrigin and IsMediaURL, the rule for every record URL
+//     relay lets into a src, an href or a redirect;
 //   - reject.go: RejectError and the Reason* constants;
 //   - example_test.go: validating a record, runnable (go test -run Example).
 package validate

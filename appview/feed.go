@@ -71,6 +71,9 @@ func encodeFeedCursor(k relay.FeedKey) string {
 
 func decodeFeedCursor(c string) (relay.FeedKey, error) {
 	bad := invalidRequest("cursor is not one this feed returned")
+	if len(c) > maxCursorBytes {
+		return relay.FeedKey{}, bad
+	}
 	raw, err := base64.RawURLEncoding.DecodeString(c)
 	if err != nil {
 		return relay.FeedKey{}, bad

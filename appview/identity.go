@@ -2,12 +2,12 @@ package appview
 
 import (
 	"fmt"
-	"net"
 	"net/http"
-	"net/url"
 	"strings"
 
 	"github.com/bluesky-social/indigo/atproto/syntax"
+
+	"github.com/relaymusic/relay/validate"
 )
 
 // ServiceIdentity is who the service says it is: a did:web naming the host
@@ -30,12 +30,9 @@ func NewServiceIdentity(did, publicURL string) (*ServiceIdentity, error) {
 	if publicURL == "" {
 		return nil, fmt.Errorf("service identity: --service-did needs --public-url")
 	}
-	u, err := url.Parse(publicURL)
-	if err != nil || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" || strings.Trim(u.Path, "/") != "" {
-		return nil, fmt.Errorf("service identity: public url %q must be a bare origin such as https://relay.example.com", publicURL)
-	}
-	if u.Scheme != "https" && !(u.Scheme == "http" && isLoopbackHost(u.Hostname())) {
-		return nil, fmt.Errorf("service identity: public url %q must be https (http only on loopback)", publicURL)
+	origin, err := validate.CheckOrigin(publicURL)
+	if err != nil {
+		return nil, fmt.Errorf("service identity: %w", err)
 	}
 	if did == "" {
 		return nil, nil
@@ -46,18 +43,11 @@ func NewServiceIdentity(did, publicURL string) (*ServiceIdentity, error) {
 	}
 	// did:web encodes a port's colon as %3A; a further colon is a path,
 	// whose document is not at /.well-known.
-	if want := "did:web:" + strings.ReplaceAll(strings.ToLower(u.Host), ":", "%3A"); !strings.EqualFold(d.String(), want) {
+	host := strings.TrimPrefix(strings.TrimPrefix(origin, "https://"), "http://")
+	if want := "did:web:" + strings.ReplaceAll(strings.ToLower(host), ":", "%3A"); !strings.EqualFold(d.String(), want) {
 		return nil, fmt.Errorf("service identity: service did %q does not name the public url's host (want %s)", did, want)
 	}
-	return &ServiceIdentity{DID: d, PublicURL: u.Scheme + "://" + u.Host}, nil
-}
-
-func isLoopbackHost(h string) bool {
-	if h == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(h)
-	return ip != nil && ip.IsLoopback()
+	return &ServiceIdentity{DID: d, PublicURL: origin}, nil
 }
 
 // didDocument is the did:web document of the service.

@@ -23,19 +23,31 @@ func TrustOrigin(origin string) error {
 		ownOrigin.Store(nil)
 		return nil
 	}
+	o, err := CheckOrigin(origin)
+	if err != nil {
+		return err
+	}
+	o = strings.ToLower(o)
+	ownOrigin.Store(&o)
+	return nil
+}
+
+// CheckOrigin checks that origin is an instance's public origin: a bare
+// https origin, or http on a loopback host, and returns it as
+// scheme://host[:port]. It is the one rule for --public-url, whatever
+// uses it (TrustOrigin, the appview's did:web identity).
+func CheckOrigin(origin string) (string, error) {
 	u, err := url.Parse(origin)
-	if err != nil || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
-		return fmt.Errorf("trusted origin %q must be a bare origin such as https://relay.example.com", origin)
+	if err != nil || u.Host == "" || strings.Trim(u.Path, "/") != "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return "", fmt.Errorf("public url %q must be a bare origin such as https://relay.example.com", origin)
 	}
 	switch {
 	case u.Scheme == "https":
 	case u.Scheme == "http" && isLoopbackHost(u.Hostname()):
 	default:
-		return fmt.Errorf("trusted origin %q must be https (http only on loopback)", origin)
+		return "", fmt.Errorf("public url %q must be https (http only on loopback)", origin)
 	}
-	o := u.Scheme + "://" + strings.ToLower(u.Host)
-	ownOrigin.Store(&o)
-	return nil
+	return u.Scheme + "://" + u.Host, nil
 }
 
 // IsMediaURL reports whether raw may be a track's audio or artwork URL: an

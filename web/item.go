@@ -126,27 +126,21 @@ func duration(s int64) string {
 // relative is t as "3 days ago", in relay's lowercase voice.
 func relative(t, now time.Time) string {
 	d := now.Sub(t)
-	plural := func(n int64, unit string) string {
-		if n == 1 {
-			return "1 " + unit + " ago"
-		}
-		return strconv.FormatInt(n, 10) + " " + unit + "s ago"
-	}
 	switch {
 	case d < time.Minute:
 		return "just now"
 	case d < time.Hour:
-		return plural(int64(d/time.Minute), "minute")
+		return plural(int64(d/time.Minute), "minute") + " ago"
 	case d < 24*time.Hour:
-		return plural(int64(d/time.Hour), "hour")
+		return plural(int64(d/time.Hour), "hour") + " ago"
 	case d < 14*24*time.Hour:
-		return plural(int64(d/(24*time.Hour)), "day")
+		return plural(int64(d/(24*time.Hour)), "day") + " ago"
 	case d < 60*24*time.Hour:
-		return plural(int64(d/(7*24*time.Hour)), "week")
+		return plural(int64(d/(7*24*time.Hour)), "week") + " ago"
 	case d < 365*24*time.Hour:
-		return plural(int64(d/(30*24*time.Hour)), "month")
+		return plural(int64(d/(30*24*time.Hour)), "month") + " ago"
 	}
-	return plural(int64(d/(365*24*time.Hour)), "year")
+	return plural(int64(d/(365*24*time.Hour)), "year") + " ago"
 }
 
 var funcs = template.FuncMap{

@@ -244,5 +244,7 @@ func hostOf(raw string) string {
 	if err != nil || u.Hostname() == "" {
 		return "?"
 	}
-	return strings.ToLower(u.Hostname())
+	// A fully qualified name (a trailing dot) is the same host: without
+	// this, a record could double its per-host bound against a server.
+	return strings.TrimSuffix(strings.ToLower(u.Hostname()), ".")
 }

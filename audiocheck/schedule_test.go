@@ -147,3 +147,17 @@ func TestHostsBounded(t *testing.T) {
 		release()
 	}
 }
+
+func TestHostOf(t *testing.T) {
+	for _, tc := range []struct{ url, want string }{
+		{"https://CDN.example.com/a.mp3", "cdn.example.com"},
+		{"https://cdn.example.com./a.mp3", "cdn.example.com"},
+		{"https://cdn.example.com:8443/a.mp3", "cdn.example.com"},
+		{"https://[::1]/a.mp3", "::1"},
+		{"not a url\x7f", "?"},
+	} {
+		if got := hostOf(tc.url); got != tc.want {
+			t.Errorf("hostOf(%q) = %q, want %q", tc.url, got, tc.want)
+		}
+	}
+}

@@ -21,11 +21,21 @@
 //     instance's own origin once cmd has called TrustOrigin with
 //     --public-url (http only on loopback, for local-disk media);
 //   - an error is always a *RejectError whose Reason is one of Reasons and
-//     whose text names the at-uri, never the record body.
+//     whose text names the at-uri, never the record body;
+//   - the same decision, reason and Track as indigo's lexicon validator
+//     (trackIndigo): Track reads the record once into a typed form by rules
+//     read from the lexicon, and leaves to indigo any shape it does not
+//     decide itself (duplicate or escaped keys, $link, $bytes, blobs);
+//     FuzzTrackAgrees and TestFastRules hold the two paths together.
 //
 // Where things live:
 //   - collections.go: the collections indexed, Collections, Known, Record;
-//   - track.go: Track, MaxRecordBytes and IsHTTPS;
+//   - track.go: Track, MaxRecordBytes and IsHTTPS, and trackIndigo, the
+//     reference path by lexicons.ValidateRecord;
+//   - fast.go: the fast path, trackFast; fastscan.go: its single pass over
+//     the JSON (syntax as encoding/json, data model as atdata, lexicon);
+//     fastplan.go: its rules, compiled from the lexicon; formats.go: the
+//     lexicon's string formats;
 //   - origin.go: TrustOrigin and IsMediaURL, the rule for every record URL
 //     relay lets into a src, an href or a redirect;
 //   - reject.go: RejectError and the Reason* constants;

@@ -25,6 +25,16 @@ const MaxRecordBytes = 64 << 10
 // Track keeps raw as its Record. An error is always a *RejectError.
 // Pure: no I/O.
 func Track(did syntax.DID, rkey syntax.RecordKey, rev, cid string, raw []byte) (*relay.Track, error) {
+	return track(did, rkey, rev, cid, raw, true)
+}
+
+// trackIndigo is Track by indigo's validator alone: the reference the fast
+// path (fast.go) is held to, and what Track falls back on.
+func trackIndigo(did syntax.DID, rkey syntax.RecordKey, rev, cid string, raw []byte) (*relay.Track, error) {
+	return track(did, rkey, rev, cid, raw, false)
+}
+
+func track(did syntax.DID, rkey syntax.RecordKey, rev, cid string, raw []byte, fast bool) (*relay.Track, error) {
 	subject := relay.TrackURI(did, relay.TrackCollection, rkey).String()
 	// The track lexicon's record key type is tid.
 	if _, err := syntax.ParseTID(rkey.String()); err != nil {
@@ -35,6 +45,11 @@ func Track(did syntax.DID, rkey syntax.RecordKey, rev, cid string, raw []byte) (
 	}
 	if len(raw) > MaxRecordBytes {
 		return nil, Reject(ReasonTooLarge, subject, fmt.Errorf("record is %d bytes, over %d", len(raw), MaxRecordBytes))
+	}
+	if fast {
+		if t, handled, err := trackFast(subject, did, rkey, rev, cid, raw); handled {
+			return t, err
+		}
 	}
 	rec, err := lexicons.ValidateRecord(relay.TrackCollection, raw)
 	if err != nil {

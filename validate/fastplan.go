@@ -140,9 +140,9 @@ func checkFormat(format, v string) bool {
 	case "datetime":
 		err = checkDatetime(v)
 	case "did":
-		_, err = syntax.ParseDID(v)
+		err = checkDID(v)
 	case "handle":
-		_, err = syntax.ParseHandle(v)
+		err = checkHandle(v)
 	case "nsid":
 		_, err = syntax.ParseNSID(v)
 	case "uri":

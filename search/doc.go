@@ -52,7 +52,14 @@
 //     the first letter fixed, on title, artist and album; it runs only when
 //     nothing matches exactly or as a prefix (as Typesense does by default),
 //     and within it an exact term always outweighs prefix and fuzzy terms;
-//     every query word must match.
+//     every query word must match. It corrects words against the term
+//     dictionaries first (typo.go): a word no field holds skips the exact
+//     pass and is the only one corrected (all typo-tolerant words when every
+//     word is held but not together), one edit before two, and stands for
+//     its 4 closest corrections, the most frequent first, widened only when
+//     those match nothing (TestTypoPassFewClosest); it finds what Bleve's
+//     fuzzy query over every word would rank first, and nothing that query
+//     does not find (TestTypoPassFollowsReference).
 //   - a title matched whole ranks first (Meilisearch's exactness): beside
 //     the word clauses, never required, a query whose words are the
 //     title's, in order, adds a bonus, so "love heart" ranks the title
@@ -106,10 +113,15 @@
 //     Collector of documents, size and applied sequence.
 //   - query.go: Query/Result/Filter, query analysis and construction, filters,
 //     Search for both sorts.
+//   - typo.go: the typo pass: missing words, dictionary corrections ranked
+//     by edits and documents, and the steps that stop at the first match.
 //   - artists.go: ArtistSource, the artist document and its refresh in
 //     Apply's batch, ArtistCount, SearchArtists and its cursors.
 //   - bench_test.go: BenchmarkSearch, track and artist searches of the
 //     bench corpus' query kinds side by side (go test -bench . ./search/).
+//   - corpus_bench_test.go: BenchmarkSearchCorpus, p50, p99 and recall@10
+//     per query kind over RELAY_SEARCH_BENCH_TRACKS tracks (the index
+//     cached in the temp dir per size and mapping).
 //   - size_test.go: bytes per track of the bench corpus' index, bounded.
 //   - cursor.go: opaque cursors, ErrBadCursor, and the cache of frozen
 //     relevance rankings (bounded in bytes; rankings nobody continued are

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -223,9 +224,21 @@ func (ix *Index) words(text string) ([]string, error) {
 // disjunction per word over all fields: exact terms boosted high, prefix
 // terms for the last word in between, typo-tolerant terms lowest, so an
 // exact match always outranks a near one. Beside it, never required, the
-// bonus of a field matched whole (wholeField).
+// bonus of a field matched whole (wholeField). With fuzzy set, every word
+// tolerates typos through Bleve's fuzzy query: the reference the typo pass
+// (typo.go, buildTypoQuery) follows with a few dictionary corrections.
 func buildQuery(fields []textFieldSpec, words []string, fuzzy bool) query.Query {
-	match := matchWords(fields, words, fuzzy)
+	return withWhole(fields, words, matchWords(fields, words, fuzzy, nil))
+}
+
+// buildTypoQuery is buildQuery's typo-tolerant query with each word of corr
+// standing also for its corrections, scored as Bleve scores a fuzzy
+// query's expansions (the field's fuzzy boost over 1 + edits).
+func buildTypoQuery(fields []textFieldSpec, words []string, corr corrections) query.Query {
+	return withWhole(fields, words, matchWords(fields, words, false, corr))
+}
+
+func withWhole(fields []textFieldSpec, words []string, match query.Query) query.Query {
 	if bonus := wholeField(fields, words); bonus != nil {
 		return query.NewBooleanQuery([]query.Query{match}, []query.Query{bonus}, nil)
 	}
@@ -263,8 +276,10 @@ func wholeField(fields []textFieldSpec, words []string) query.Query {
 	return query.NewDisjunctionQuery(clauses)
 }
 
-// matchWords is the conjunction of one disjunction per word.
-func matchWords(fields []textFieldSpec, words []string, fuzzy bool) query.Query {
+// matchWords is the conjunction of one disjunction per word; a word
+// tolerates typos through Bleve's fuzzy query (fuzzy) or through its
+// corrections in corr.
+func matchWords(fields []textFieldSpec, words []string, fuzzy bool, corr corrections) query.Query {
 	perWord := make([]query.Query, 0, len(words))
 	for i, w := range words {
 		last := i == len(words)-1
@@ -291,6 +306,11 @@ func matchWords(fields []textFieldSpec, words []string, fuzzy bool) query.Query 
 				fq.SetBoost(boostFuzzy * f.boost)
 				clauses = append(clauses, fq)
 			}
+			if cs, ok := corr[i]; ok && f.fuzzy {
+				if c := correctionClause(f, cs); c != nil {
+					clauses = append(clauses, c)
+				}
+			}
 		}
 		perWord = append(perWord, query.NewDisjunctionQuery(clauses))
 	}
@@ -298,6 +318,29 @@ func matchWords(fields []textFieldSpec, words []string, fuzzy bool) query.Query 
 		return perWord[0]
 	}
 	return query.NewConjunctionQuery(perWord)
+}
+
+// correctionClause is the disjunction of a word's corrections held by
+// field f, each weighed as Bleve's fuzzy query weighs an expansion; nil
+// when f holds none.
+func correctionClause(f textFieldSpec, cs []correction) query.Query {
+	var terms []query.Query
+	for _, c := range cs {
+		if !slices.Contains(c.fields, f.name) {
+			continue
+		}
+		t := query.NewTermQuery(c.term)
+		t.SetField(f.name)
+		t.SetBoost(boostFuzzy * f.boost / float64(1+c.edits))
+		terms = append(terms, t)
+	}
+	switch len(terms) {
+	case 0:
+		return nil
+	case 1:
+		return terms[0]
+	}
+	return query.NewDisjunctionQuery(terms)
 }
 
 // fuzziness is the number of typos a word of n runes tolerates. Bleve's auto
@@ -327,40 +370,79 @@ func prefixTerm(w string) string {
 
 // run executes the query for words, typo tolerance last: as Typesense does
 // by default (typo_tokens_threshold 1), it looks for near matches only when
-// nothing matches exactly or as a prefix. Fuzzy clauses are about 95% of a
-// search's cost (a Levenshtein automaton and a dictionary walk per word and
-// field), and near matches would rank below the exact ones anyway. A fuzzy
-// clause that expands past the clause cap falls back to the exact results.
-// fuzzy reports which of the two answered.
+// nothing matches exactly or as a prefix, and near matches would rank below
+// the exact ones anyway. A word no field holds (missingWords) means nothing
+// can match exactly, so the exact pass is skipped and only such words are
+// corrected (typoPass); when every word is held but not together, every
+// word that tolerates typos is. fuzzy reports which of the two answered.
 func (ix *Index) run(ctx context.Context, fields []textFieldSpec, fq filters, words []string, prepare func(q query.Query) *bleve.SearchRequest) (res *bleve.SearchResult, fuzzy bool, err error) {
-	res, err = ix.runOnce(ctx, fields, fq, words, false, prepare)
+	rd, err := ix.reader()
 	if err != nil {
 		return nil, false, err
 	}
-	if res.Total >= typoThreshold || !anyFuzzy(words) {
-		return res, false, nil
+	defer func() {
+		if cerr := rd.Close(); cerr != nil && err == nil {
+			err = fmt.Errorf("search: close reader: %w", cerr)
+		}
+	}()
+	missing, err := missingWords(ctx, rd, fields, words)
+	if err != nil {
+		return nil, false, err
 	}
-	fz, err := ix.runOnce(ctx, fields, fq, words, true, prepare)
+	if len(missing) == 0 {
+		res, err = ix.runOnce(ctx, fields, fq, words, false, prepare)
+		if err != nil {
+			return nil, false, err
+		}
+		if res.Total >= typoThreshold || !anyFuzzy(words) {
+			return res, false, nil
+		}
+	} else {
+		// What the exact pass would have found.
+		res = &bleve.SearchResult{Status: &bleve.SearchStatus{Total: 1, Successful: 1}}
+	}
+	fz, ok, err := ix.typoPass(ctx, rd, fields, fq, words, missing, prepare)
 	if errors.Is(err, errTooManyClauses) {
 		return res, false, nil
 	}
 	if err != nil {
 		return nil, false, err
 	}
+	if !ok {
+		return res, false, nil
+	}
 	return fz, true, nil
 }
 
 var errTooManyClauses = errors.New("typo tolerance expands to too many terms")
 
-// runOnce executes the query for words with or without typo tolerance.
-func (ix *Index) runOnce(ctx context.Context, fields []textFieldSpec, fq filters, words []string, fuzzy bool, prepare func(q query.Query) *bleve.SearchRequest) (*bleve.SearchResult, error) {
-	res, err := ix.bi.SearchInContext(ctx, prepare(fq.apply(buildQuery(fields, words, fuzzy))))
-	if err != nil && fuzzy && strings.Contains(err.Error(), "TooManyClauses") {
-		// Bleve reports this with a plain fmt error, hence the string match.
-		return nil, fmt.Errorf("search: %w: %v", errTooManyClauses, err)
+// runOnce executes the query for words with or without typo tolerance,
+// deciding afresh which words to correct, so a later page of a
+// typo-tolerant search runs the query its first page ran. Without a match
+// the typo-tolerant result is empty.
+func (ix *Index) runOnce(ctx context.Context, fields []textFieldSpec, fq filters, words []string, fuzzy bool, prepare func(q query.Query) *bleve.SearchRequest) (res *bleve.SearchResult, err error) {
+	if !fuzzy {
+		return ix.search(ctx, prepare(fq.apply(buildQuery(fields, words, false))))
 	}
+	rd, err := ix.reader()
 	if err != nil {
-		return nil, fmt.Errorf("search: %w", err)
+		return nil, err
+	}
+	defer func() {
+		if cerr := rd.Close(); cerr != nil && err == nil {
+			err = fmt.Errorf("search: close reader: %w", cerr)
+		}
+	}()
+	missing, err := missingWords(ctx, rd, fields, words)
+	if err != nil {
+		return nil, err
+	}
+	res, ok, err := ix.typoPass(ctx, rd, fields, fq, words, missing, prepare)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return &bleve.SearchResult{Status: &bleve.SearchStatus{Total: 1, Successful: 1}}, nil
 	}
 	return res, nil
 }

@@ -136,7 +136,7 @@ func checkFormat(format, v string) bool {
 	case "at-uri":
 		_, err = syntax.ParseATURI(v)
 	case "cid":
-		_, err = syntax.ParseCID(v)
+		_, err = ParseCID(v)
 	case "datetime":
 		err = checkDatetime(v)
 	case "did":
@@ -150,7 +150,7 @@ func checkFormat(format, v string) bool {
 	case "language":
 		_, err = syntax.ParseLanguage(v)
 	case "tid":
-		_, err = syntax.ParseTID(v)
+		_, err = ParseTID(v)
 	case "record-key":
 		_, err = syntax.ParseRecordKey(v)
 	}

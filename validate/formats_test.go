@@ -88,6 +88,41 @@ func FuzzHandleAgrees(f *testing.F) {
 	})
 }
 
+var tidSeeds = []string{"3mmoojp7etg2a", "3mmoojp7vgo2a", "2222222222222", "jzzzzzzzzzzzz", "kzzzzzzzzzzzz", "1aaaaaaaaaaaa", "3mmoojp7etg2", "3mmoojp7etg2aa",
+	"3mmoojp7etg2A", "3mmoojp7etg28", "3mmoojp7etg2-", "", "self", "3mmoojp7etg2\n", "3mmoojp7etgé"}
+
+// FuzzTIDAgrees: ParseTID decides as syntax.ParseTID does.
+func FuzzTIDAgrees(f *testing.F) {
+	for _, s := range tidSeeds {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		want, wantErr := syntax.ParseTID(s)
+		got, err := ParseTID(s)
+		if (err == nil) != (wantErr == nil) || got != want {
+			t.Fatalf("ParseTID(%q) = %q, %v; syntax.ParseTID: %q, %v", s, got, err, want, wantErr)
+		}
+	})
+}
+
+var cidSeeds = []string{"bafyreib2rxk3rybk3aobmv5cjuql3bm2twh4jo5uxcpjwbdlbbn5gyzmxq", "QmbWqxBEKC3P8tqsKc98xmWNzrzDtRLMiMPL8wBuTGsMnR",
+	"QmaWqxBEKC3P8tqsKc98xmWNzrzDtRLMiMPL8wBuTGsMnR", "abcdefg", "abcdefgh", "abcd+=gh", "abcd/fgh", "abcd-fgh", "", "Qmb", "Qmbbbbbb",
+	strings.Repeat("a", 256), strings.Repeat("a", 257), "abcdefgé"}
+
+// FuzzCIDAgrees: ParseCID decides as syntax.ParseCID does.
+func FuzzCIDAgrees(f *testing.F) {
+	for _, s := range cidSeeds {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		want, wantErr := syntax.ParseCID(s)
+		got, err := ParseCID(s)
+		if (err == nil) != (wantErr == nil) || got != want {
+			t.Fatalf("ParseCID(%q) = %q, %v; syntax.ParseCID: %q, %v", s, got, err, want, wantErr)
+		}
+	})
+}
+
 // BenchmarkFormats: the lexicon's datetime and uri checks, indigo's parser
 // against formats.go's, on a record's values.
 func BenchmarkFormats(b *testing.B) {
@@ -100,6 +135,8 @@ func BenchmarkFormats(b *testing.B) {
 		{"uri", "https://audio.relay.example/3f9a.mp3", func(s string) error { _, err := syntax.ParseURI(s); return err }, checkURI},
 		{"did-web", "did:web:jonsi.example.com", func(s string) error { _, err := syntax.ParseDID(s); return err }, checkDID},
 		{"handle", "mark.example.com", func(s string) error { _, err := syntax.ParseHandle(s); return err }, checkHandle},
+		{"tid", "3mmoojp7etg2a", func(s string) error { _, err := syntax.ParseTID(s); return err }, func(s string) error { _, err := ParseTID(s); return err }},
+		{"cid", "bafyreib2rxk3rybk3aobmv5cjuql3bm2twh4jo5uxcpjwbdlbbn5gyzmxq", func(s string) error { _, err := syntax.ParseCID(s); return err }, func(s string) error { _, err := ParseCID(s); return err }},
 	} {
 		for _, p := range []struct {
 			name string

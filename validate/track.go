@@ -37,7 +37,7 @@ func trackIndigo(did syntax.DID, rkey syntax.RecordKey, rev, cid string, raw []b
 func track(did syntax.DID, rkey syntax.RecordKey, rev, cid string, raw []byte, fast bool) (*relay.Track, error) {
 	subject := relay.TrackURI(did, relay.TrackCollection, rkey).String()
 	// The track lexicon's record key type is tid.
-	if _, err := syntax.ParseTID(rkey.String()); err != nil {
+	if _, err := ParseTID(rkey.String()); err != nil {
 		return nil, Reject(ReasonBadRKey, subject, err)
 	}
 	if len(raw) == 0 {

@@ -26,7 +26,8 @@
 //     (trackIndigo): Track reads the record once into a typed form by rules
 //     read from the lexicon, and leaves to indigo any shape it does not
 //     decide itself (duplicate or escaped keys, $link, $bytes, blobs);
-//     FuzzTrackAgrees and TestFastRules hold the two paths together.
+//     FuzzTrackAgrees, FuzzTrackFieldsAgree and TestFastRules hold the two
+//     paths together.
 //
 // Where things live:
 //   - collections.go: the collections indexed, Collections, Known, Record;

@@ -18,6 +18,7 @@ import (
 	"github.com/bluesky-social/indigo/atproto/atclient"
 	"github.com/bluesky-social/indigo/atproto/auth/oauth"
 	"github.com/bluesky-social/indigo/atproto/identity"
+	"github.com/bluesky-social/indigo/atproto/syntax"
 
 	"github.com/relaymusic/relay"
 )
@@ -49,6 +50,9 @@ type Config struct {
 	// TrustDeclaredHandles shows the handle a DID document declares when it
 	// does not verify (--trust-declared-handles: local networks).
 	TrustDeclaredHandles bool
+	// Page is the web UI's login page, where a browser's login returns
+	// (with ?error= a Login code when it failed); default "/".
+	Page string
 	// OAuth is the OAuth client (NewOAuthApp); nil: app passwords only.
 	OAuth *oauth.ClientApp
 	Log   *slog.Logger
@@ -64,6 +68,9 @@ type Service struct {
 func New(cfg Config) *Service {
 	if cfg.TokenTTL <= 0 {
 		cfg.TokenTTL = 30 * 24 * time.Hour
+	}
+	if cfg.Page == "" {
+		cfg.Page = "/"
 	}
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = http.DefaultClient
@@ -120,6 +127,31 @@ func (s *Service) start(ctx context.Context, a relay.AuthSession) (string, relay
 // (Authorization: Bearer rly_...) or the web UI's cookie. A cookie on a
 // request that writes must come from this origin.
 func (s *Service) Authenticate(r *http.Request) (*User, error) {
+	a, err := s.Session(r)
+	if err != nil {
+		return nil, err
+	}
+	pds, err := s.pdsClient(r.Context(), a)
+	if err != nil {
+		return nil, err
+	}
+	return &User{Session: *a, PDS: pds}, nil
+}
+
+// Viewer is who a page is for: the login of the request's cookie or
+// token, without resuming its PDS session (a page reads, it writes
+// nothing). err wraps ErrUnauthenticated when nobody is logged in.
+func (s *Service) Viewer(r *http.Request) (did syntax.DID, handle string, err error) {
+	a, err := s.Session(r)
+	if err != nil {
+		return "", "", err
+	}
+	return a.DID, a.Handle, nil
+}
+
+// Session is the stored login a request carries (Authenticate without the
+// PDS client).
+func (s *Service) Session(r *http.Request) (*relay.AuthSession, error) {
 	ctx := r.Context()
 	token, kind := bearer(r), relay.SessionToken
 	if token == "" {
@@ -140,11 +172,7 @@ func (s *Service) Authenticate(r *http.Request) (*User, error) {
 	if a == nil || a.Kind != kind {
 		return nil, ErrUnauthenticated
 	}
-	pds, err := s.pdsClient(ctx, a)
-	if err != nil {
-		return nil, err
-	}
-	return &User{Session: *a, PDS: pds}, nil
+	return a, nil
 }
 
 // pdsClient resumes the login's PDS session.

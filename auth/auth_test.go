@@ -353,6 +353,26 @@ func TestOAuthEndpoints(t *testing.T) {
 	if status, out := f.do(t, "GET", "/oauth/callback?state=forged&iss=https://x&code=y", "", nil); status != 400 {
 		t.Fatalf("forged callback = %d %v, want 400", status, out)
 	}
+	// A browser navigating (the web UI's forms) is sent back to the page
+	// with a code instead, whatever the error says.
+	for _, tc := range []struct{ path, want string }{
+		{"/login", "/?error=invalid"},
+		{"/login?handle=https://evil.example", "/?error=invalid"},
+		{"/login?handle=" + acct.DID, "/?error=oauth"},
+		{"/oauth/callback?state=forged&iss=https://x&code=y", "/?error=callback"},
+	} {
+		client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		req, _ := http.NewRequest("GET", f.srv.URL+tc.path, nil)
+		req.Header.Set("Sec-Fetch-Mode", "navigate")
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != tc.want {
+			t.Errorf("navigating to %s = %d to %q, want 303 to %q", tc.path, resp.StatusCode, resp.Header.Get("Location"), tc.want)
+		}
+	}
 }
 
 // TestPublicClientMetadata: off loopback the client_id is the metadata

@@ -12,6 +12,11 @@
 //     revoked at once (deleteSession, /logout); an expired, revoked or
 //     unknown token is 401 AuthenticationRequired, never a 5xx
 //     (TestSessionLifecycle);
+//   - the web UI logs in with a form (POST /login/password: the same
+//     app-password login, kept behind the cookie) that another site cannot
+//     post (login CSRF); a browser's failed login, there or through OAuth,
+//     goes back to Config.Page with ?error= one of the Login codes, never
+//     the error's text (TestOAuthEndpoints here, web's TestPublishLoginForm);
 //   - a cookie is HttpOnly, SameSite=Lax, Secure outside loopback; a
 //     request that writes with a cookie must come from this origin
 //     (Origin or Sec-Fetch-Site), so another site cannot publish or delete

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bluesky-social/indigo/atproto/syntax"
+
 	"github.com/relaymusic/relay"
 )
 
@@ -24,14 +26,16 @@ const cookieName = "relay_session"
 //	POST /xrpc/app.relay.auth.createSession  {"identifier","password"} → {"did","handle","token","expiresAt"}
 //	POST /xrpc/app.relay.auth.deleteSession  (bearer) revokes that token
 //	GET  /xrpc/app.relay.auth.getSession     (bearer or cookie) → {"did","handle","method","expiresAt"}
+//	POST /login/password                     the web UI's form (identifier, password): sets the cookie, 303 to the page
 //	GET  /login?handle=                      starts OAuth (303 to the authorization server)
-//	GET  /oauth/callback                     finishes it: sets the cookie, 303 to /
+//	GET  /oauth/callback                     finishes it: sets the cookie, 303 to the page
 //	GET  /oauth/client-metadata.json, /oauth/jwks.json
 //	POST /logout                             revokes the cookie's login
 func (s *Service) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /xrpc/app.relay.auth.createSession", s.handleCreateSession)
 	mux.HandleFunc("POST /xrpc/app.relay.auth.deleteSession", s.handleDeleteSession)
 	mux.HandleFunc("GET /xrpc/app.relay.auth.getSession", s.handleGetSession)
+	mux.HandleFunc("POST /login/password", s.handleLoginForm)
 	mux.HandleFunc("GET /login", s.handleLogin)
 	mux.HandleFunc("GET /oauth/callback", s.handleCallback)
 	mux.HandleFunc("GET /oauth/client-metadata.json", s.handleClientMetadata)
@@ -104,20 +108,20 @@ func (s *Service) handleLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	handle := strings.TrimSpace(r.URL.Query().Get("handle"))
 	if handle == "" || len(handle) > 253 {
-		writeError(w, http.StatusBadRequest, "InvalidRequest", "handle is required")
+		s.loginFailed(w, r, LoginInvalid, http.StatusBadRequest, "InvalidRequest", "handle is required")
 		return
 	}
 	// Only an account identifier: StartAuthFlow would also take an
 	// authorization server URL, which is the network's to name, not a
 	// visitor's.
-	if strings.Contains(handle, "://") {
-		writeError(w, http.StatusBadRequest, "InvalidRequest", "handle must be a handle or a DID")
+	if _, err := syntax.ParseAtIdentifier(strings.TrimPrefix(handle, "@")); err != nil {
+		s.loginFailed(w, r, LoginInvalid, http.StatusBadRequest, "InvalidRequest", "handle must be a handle or a DID")
 		return
 	}
 	redirect, err := s.cfg.OAuth.StartAuthFlow(r.Context(), strings.TrimPrefix(handle, "@"))
 	if err != nil {
 		s.log.InfoContext(r.Context(), "auth: oauth login did not start", "error", err)
-		writeError(w, http.StatusBadRequest, "InvalidRequest", "could not start the login with your server: "+err.Error())
+		s.loginFailed(w, r, LoginOAuth, http.StatusBadRequest, "InvalidRequest", "could not start the login with your server: "+err.Error())
 		return
 	}
 	http.Redirect(w, r, redirect, http.StatusSeeOther)
@@ -131,7 +135,7 @@ func (s *Service) handleCallback(w http.ResponseWriter, r *http.Request) {
 	sess, err := s.cfg.OAuth.ProcessCallback(r.Context(), r.URL.Query())
 	if err != nil {
 		s.log.InfoContext(r.Context(), "auth: oauth callback refused", "error", err)
-		writeError(w, http.StatusBadRequest, "InvalidRequest", "the login did not complete: "+err.Error())
+		s.loginFailed(w, r, LoginCallback, http.StatusBadRequest, "InvalidRequest", "the login did not complete: "+err.Error())
 		return
 	}
 	handle := ""
@@ -146,7 +150,82 @@ func (s *Service) handleCallback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.SetCookie(w, s.cookie(token, a.ExpiresAt))
-	http.Redirect(w, r, "/", http.StatusSeeOther)
+	http.Redirect(w, r, s.cfg.Page, http.StatusSeeOther)
+}
+
+// handleLoginForm is the web UI's app-password login: a form post from
+// this site's own page (another site cannot log a visitor in as itself),
+// answered with the cookie and a redirect back to the page, or the page
+// with ?error= one of the Login codes.
+func (s *Service) handleLoginForm(w http.ResponseWriter, r *http.Request) {
+	if !sameOrigin(r) {
+		s.backToPage(w, r, LoginCrossSite)
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxLoginBody)
+	if err := r.ParseForm(); err != nil {
+		s.backToPage(w, r, LoginInvalid)
+		return
+	}
+	l, err := s.passwordLogin(r.Context(), relay.SessionCookie, strings.TrimSpace(r.PostForm.Get("identifier")), r.PostForm.Get("password"))
+	switch {
+	case err == nil:
+	case errors.Is(err, ErrBadRequest):
+		s.backToPage(w, r, LoginInvalid)
+		return
+	case errors.Is(err, ErrBadCredentials):
+		s.log.InfoContext(r.Context(), "auth: web login refused", "error", err)
+		s.backToPage(w, r, LoginCredentials)
+		return
+	case errors.Is(err, ErrUpstream):
+		s.log.InfoContext(r.Context(), "auth: PDS failed", "error", err)
+		s.backToPage(w, r, LoginUnreachable)
+		return
+	default:
+		s.log.ErrorContext(r.Context(), "auth: web login failed", "error", err)
+		s.backToPage(w, r, LoginFailed)
+		return
+	}
+	s.log.InfoContext(r.Context(), "auth: app-password login (web)", "did", l.DID)
+	http.SetCookie(w, s.cookie(l.Token, l.Session.ExpiresAt))
+	http.Redirect(w, r, s.cfg.Page, http.StatusSeeOther)
+}
+
+// What a browser's failed login is sent back to the page with
+// (?error=code): the web UI shows its own words for each, never text from
+// the URL, which anyone can write.
+const (
+	LoginInvalid     = "invalid"     // no handle, or not a handle or DID
+	LoginCredentials = "credentials" // the PDS refused the identifier or password
+	LoginUnreachable = "unreachable" // the PDS did not answer
+	LoginOAuth       = "oauth"       // the OAuth login could not start
+	LoginCallback    = "callback"    // the authorization server's answer was refused
+	LoginCrossSite   = "cross-site"  // the form was posted from another site
+	LoginFailed      = "failed"      // anything else
+)
+
+// loginFailed answers a failed login: a browser navigating (the page's
+// form) goes back to the page with code, anything else gets the XRPC
+// error.
+func (s *Service) loginFailed(w http.ResponseWriter, r *http.Request, code string, status int, name, msg string) {
+	if navigating(r) {
+		s.backToPage(w, r, code)
+		return
+	}
+	writeError(w, status, name, msg)
+}
+
+func (s *Service) backToPage(w http.ResponseWriter, r *http.Request, code string) {
+	http.Redirect(w, r, s.cfg.Page+"?error="+url.QueryEscape(code), http.StatusSeeOther)
+}
+
+// navigating reports whether r is a browser loading a page (a link or a
+// form), not a script or an API client.
+func navigating(r *http.Request) bool {
+	if m := r.Header.Get("Sec-Fetch-Mode"); m != "" {
+		return m == "navigate"
+	}
+	return strings.Contains(r.Header.Get("Accept"), "text/html")
 }
 
 func (s *Service) handleLogout(w http.ResponseWriter, r *http.Request) {

@@ -29,6 +29,12 @@ var ErrBadCredentials = errors.New("invalid identifier or password")
 // made there (indigo's client, over the hardened HTTP client) and kept
 // with the login, and the answer is a bearer token of ours.
 func (s *Service) CreateSession(ctx context.Context, identifier, password string) (*Login, error) {
+	return s.passwordLogin(ctx, relay.SessionToken, identifier, password)
+}
+
+// passwordLogin is CreateSession for a login of kind: a bearer token, or
+// the web UI's cookie (the login form, handleLoginForm).
+func (s *Service) passwordLogin(ctx context.Context, kind, identifier, password string) (*Login, error) {
 	id, err := syntax.ParseAtIdentifier(identifier)
 	if err != nil {
 		return nil, fmt.Errorf("%w: identifier must be a handle or a DID", ErrBadRequest)
@@ -72,7 +78,7 @@ func (s *Service) CreateSession(ctx context.Context, identifier, password string
 	}
 	handle := s.handleOf(ident)
 	token, a, err := s.start(ctx, relay.AuthSession{
-		Kind: relay.SessionToken, Method: relay.MethodPassword, DID: ident.DID, Handle: handle, PDS: string(data),
+		Kind: kind, Method: relay.MethodPassword, DID: ident.DID, Handle: handle, PDS: string(data),
 	})
 	if err != nil {
 		return nil, err

@@ -48,6 +48,9 @@ var chromium struct {
 
 func TestMain(m *testing.M) {
 	code := m.Run()
+	if testNetwork != nil {
+		_ = testNetwork.Close()
+	}
 	if chromium.cancel != nil {
 		chromium.cancel()
 		os.RemoveAll(chromium.dir)

@@ -32,6 +32,16 @@
 //   - pages are served within the appview's limits and counted in its
 //     request metrics as method "web"; its plain-text help stays at /xrpc/
 //     (TestMounting);
+//   - /publish (with Config.Sessions) is the instance's own users' page:
+//     an OAuth handle form (GET /login), an app-password form (POST
+//     /login/password, a cookie login), then the upload form, sent by the
+//     script to POST /tracks with its progress, and the user's tracks,
+//     each deleted by DELETE /tracks/{rkey} after a second click (no
+//     dialog). It is never cached (no-store); a failed login's ?error= is
+//     a code the page words itself, never text from the URL; its CSP lets
+//     the OAuth form's redirect go on to an https authorization server and
+//     nothing else differs (TestBrowserPublish, TestPublishLoginForm,
+//     through a real PDS, auth and publish);
 //   - the page fits a 390 px screen without scrolling sideways, search
 //     narrows as one types, play requests /play and the queue plays
 //     through in order, space plays and pauses but not in the search box,
@@ -45,13 +55,19 @@
 //   - headers.go: the security headers;
 //   - pages.go: the feed, artist, track, embed and not-found pages;
 //   - oembed.go: GET /oembed and the embed's size;
+//   - publish.go: the publish page (Sessions, the login error words);
 //   - item.go: a track as templates show it (durations, relative dates,
 //     the media URL rule);
 //   - assets.go: the static files under hashed names;
 //   - templates/: layout.html (head, share tags, search, player),
-//     item.html (one track row), and one file per page;
-//   - static/: app.js (search, tabs, load more, the player), style.css,
+//     item.html (one track row), and one file per page (publish.html:
+//     the login forms, the upload form, my tracks);
+//   - static/: app.js (search, tabs, load more, the player, the upload
+//     and delete), style.css,
 //     icon.svg;
+//   - publish_test.go: the publish page in Chromium through a real PDS
+//     (internal/testnet), auth, publish and local storage, wired as
+//     cmd/relay wires them;
 //   - bench_test.go: BenchmarkFeedPage, a full discovery page over
 //     loopback from a real store;
 //   - screenshots_test.go: the screenshots under docs/screenshots, taken

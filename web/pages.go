@@ -35,6 +35,7 @@ type data struct {
 	Artist  *artistPage
 	Track   *item
 	Message string // notfound: what was not found
+	Publish *publishPage
 }
 
 type meta struct {
@@ -258,8 +259,11 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, pag
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	// Pages show the catalogue as it is now; only the static files are kept.
-	w.Header().Set("Cache-Control", "no-cache")
+	// Pages show the catalogue as it is now; only the static files are
+	// kept. A page that set its own (publish's no-store) keeps it.
+	if w.Header().Get("Cache-Control") == "" {
+		w.Header().Set("Cache-Control", "no-cache")
+	}
 	w.WriteHeader(status)
 	_, _ = w.Write(buf.Bytes())
 }

@@ -23,9 +23,22 @@ type Views interface {
 	Track(ctx context.Context, did syntax.DID, rkey syntax.RecordKey) (appview.TrackView, error)
 }
 
+// Sessions tells who a page is for (*auth.Service implements it); an error
+// is nobody logged in.
+type Sessions interface {
+	Viewer(r *http.Request) (did syntax.DID, handle string, err error)
+}
+
 // Config configures a Handler.
 type Config struct {
 	Views Views
+	// Sessions, when set, turns on /publish: logging in, the upload form
+	// and the user's own tracks (the endpoints are auth's and publish's);
+	// nil: /publish says this instance takes no uploads.
+	Sessions Sessions
+	// MaxUploadBytes is shown on the upload form and checked there before
+	// a file is sent (publish enforces it).
+	MaxUploadBytes int64
 	// PublicURL is the service's public origin (--public-url), used for
 	// the absolute URLs of share tags and oEmbed; "": each request's own
 	// host.
@@ -36,6 +49,8 @@ type Config struct {
 // Handler serves the web UI.
 type Handler struct {
 	views     Views
+	sessions  Sessions
+	maxUpload int64
 	publicURL string
 	log       *slog.Logger
 	mux       *http.ServeMux
@@ -47,7 +62,7 @@ var templateFS embed.FS
 // pages are the parsed templates, one set per page (each page fills the
 // layout's blocks its own way). Parsed at start: a broken template is a
 // bug of the build, so it panics there, never at a request.
-var pages = parsePages("feed", "artist", "track", "embed", "notfound")
+var pages = parsePages("feed", "artist", "track", "embed", "notfound", "publish")
 
 func parsePages(names ...string) map[string]*template.Template {
 	base := template.Must(template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/item.html"))
@@ -64,7 +79,7 @@ func parsePages(names ...string) map[string]*template.Template {
 
 // New returns the web UI's handler.
 func New(cfg Config) *Handler {
-	h := &Handler{views: cfg.Views, publicURL: strings.TrimSuffix(cfg.PublicURL, "/"), log: cfg.Log, mux: http.NewServeMux()}
+	h := &Handler{views: cfg.Views, sessions: cfg.Sessions, maxUpload: cfg.MaxUploadBytes, publicURL: strings.TrimSuffix(cfg.PublicURL, "/"), log: cfg.Log, mux: http.NewServeMux()}
 	if h.log == nil {
 		h.log = slog.Default()
 	}
@@ -73,6 +88,7 @@ func New(cfg Config) *Handler {
 	h.mux.HandleFunc("GET /track/{did}/{rkey}", h.track)
 	h.mux.HandleFunc("GET /embed/track/{did}/{rkey}", h.embed)
 	h.mux.HandleFunc("GET /oembed", h.oembed)
+	h.mux.HandleFunc("GET /publish", h.publish)
 	h.mux.HandleFunc("GET /static/{name}", serveAsset)
 	h.mux.HandleFunc("GET /", func(w http.ResponseWriter, r *http.Request) {
 		h.notFound(w, r, "nothing here")
@@ -86,7 +102,7 @@ func New(cfg Config) *Handler {
 
 // ServeHTTP implements http.Handler: the security headers, then the page.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	setSecurityHeaders(w.Header(), strings.HasPrefix(r.URL.Path, "/embed/"))
+	setSecurityHeaders(w.Header(), policyOf(r.URL.Path))
 	h.mux.ServeHTTP(w, r)
 }
 

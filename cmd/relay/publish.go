@@ -102,7 +102,7 @@ func newPublishing(ctx context.Context, c *cli.Context, dataDir string, store *s
 		return nil, err
 	}
 	svc := auth.New(auth.Config{
-		Store: store, Directory: dir, HTTPClient: pds, PublicURL: origin,
+		Store: store, Directory: dir, HTTPClient: pds, PublicURL: origin, Page: "/publish",
 		TrustDeclaredHandles: c.Bool("trust-declared-handles"), OAuth: app, Log: log,
 	})
 	pub, err := publish.New(publish.Config{

@@ -152,7 +152,10 @@ func runServe(c *cli.Context) error {
 		TrustedProxies: proxies,
 		// The web UI at /, rendered from the appview's own views.
 		Pages: func(views *appview.Server) http.Handler {
-			return web.New(web.Config{Views: views, PublicURL: c.String("public-url"), Log: log})
+			return web.New(web.Config{
+				Views: views, Sessions: pubs.auth, MaxUploadBytes: c.Int64("max-upload-mb") << 20,
+				PublicURL: c.String("public-url"), Log: log,
+			})
 		},
 	}).HTTPServer()
 	log.Info("relay serving", "addr", ln.Addr().String(), "data_dir", dataDir, "version", versionString())

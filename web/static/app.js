@@ -373,5 +373,77 @@
     } catch (e) { /* an action this browser lacks */ }
   }
 
+  // ---- publish: the upload with its progress, delete ----
+
+  // The upload goes to POST /tracks (publish) with the login cookie; the
+  // browser sends Origin, which the server checks. Its answer's message is
+  // shown as text.
+  var upload = $('upload');
+  if (upload) {
+    upload.addEventListener('submit', function (e) {
+      e.preventDefault();
+      var status = $('up-status'), bar = $('up-progress'), go = $('up-go');
+      var file = upload.elements.file.files[0];
+      var max = Number(upload.dataset.max) || 0;
+      if (!file) { status.textContent = 'choose an audio file'; return; }
+      if (max > 0 && file.size > max) {
+        status.textContent = 'that file is over ' + Math.floor(max / 1048576) + ' mb';
+        return;
+      }
+      var xhr = new XMLHttpRequest();
+      xhr.open('POST', '/tracks');
+      xhr.setRequestHeader('Accept', 'application/json');
+      xhr.upload.addEventListener('progress', function (ev) {
+        if (!ev.lengthComputable) return;
+        bar.max = ev.total; bar.value = ev.loaded;
+        status.textContent = 'uploading ' + Math.floor(100 * ev.loaded / ev.total) + '%';
+      });
+      xhr.upload.addEventListener('load', function () { status.textContent = 'writing the record to your repo…'; });
+      function done(msg) { status.textContent = msg; go.disabled = false; bar.hidden = true; }
+      xhr.addEventListener('load', function () {
+        var body = {};
+        try { body = JSON.parse(xhr.responseText) || {}; } catch (err) { /* not JSON */ }
+        if (xhr.status === 200 && typeof body.uri === 'string') {
+          var rkey = body.uri.split('/').pop();
+          location.assign('/publish?published=' + seg(rkey));
+          return;
+        }
+        if (xhr.status === 401) { done('your login ended; reload the page and log in again'); return; }
+        done(str(body.message) || 'the upload failed (' + xhr.status + ')');
+      });
+      xhr.addEventListener('error', function () { done('the upload did not reach the server; check the connection and try again'); });
+      bar.value = 0; bar.hidden = false; go.disabled = true;
+      status.textContent = 'uploading…';
+      xhr.send(new FormData(upload));
+    });
+  }
+
+  // delete asks once more on the same button (no dialog), then deletes the
+  // record on the user's PDS and the audio here (DELETE /tracks/{rkey}).
+  var mine = $('mine');
+  if (mine) {
+    mine.addEventListener('click', function (e) {
+      var b = e.target.closest && e.target.closest('.del');
+      if (!b || b.disabled) return;
+      var li = b.closest('.track');
+      if (!b.classList.contains('confirm')) {
+        b.classList.add('confirm'); b.textContent = 'delete?';
+        setTimeout(function () { b.classList.remove('confirm'); b.textContent = 'delete'; }, 4000);
+        return;
+      }
+      b.disabled = true; b.textContent = 'deleting…';
+      fetch('/tracks/' + seg(li.dataset.rkey), { method: 'DELETE', headers: { Accept: 'application/json' } }).then(function (res) {
+        if (res.ok) { li.remove(); $('mine-status').textContent = 'deleted'; return; }
+        return res.json().catch(function () { return {}; }).then(function (body) {
+          b.disabled = false; b.classList.remove('confirm'); b.textContent = 'delete';
+          $('mine-status').textContent = str(body.message) || 'could not delete it (' + res.status + ')';
+        });
+      }, function () {
+        b.disabled = false; b.classList.remove('confirm'); b.textContent = 'delete';
+        $('mine-status').textContent = 'could not reach the server; try again';
+      });
+    });
+  }
+
   restore();
 })();

@@ -40,7 +40,7 @@ chromium:
 
 # The web UI's screenshots under docs/screenshots (desktop and phone), on demand.
 screenshots: chromium
-	RELAY_SCREENSHOTS=1 $(GO) test -count=1 -run TestScreenshots ./web/
+	RELAY_SCREENSHOTS=1 $(GO) test -count=1 -run 'TestScreenshots|TestBrowserPublish' ./web/
 
 # promtool's lint of a real /metrics scrape (installs promtool if missing).
 lint-metrics:

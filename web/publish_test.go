@@ -270,6 +270,7 @@ func TestBrowserPublish(t *testing.T) {
 	}
 	var rkey string
 	b.eval(`document.querySelector('#mine li.track').dataset.rkey`, &rkey)
+	screenshot(b, "publish-desktop")
 
 	// On the PDS, as publish wrote it.
 	rec := record(t, acct, rkey)
@@ -304,6 +305,7 @@ func TestBrowserPublish(t *testing.T) {
 	if width > 390 {
 		t.Errorf("publish page: scrollWidth %d at 390 px", width)
 	}
+	screenshot(b, "publish-phone")
 	b.do(chromedp.EmulateViewport(1200, 900))
 
 	// Delete asks once more on its own button, then deletes everywhere.
@@ -343,6 +345,23 @@ func TestBrowserPublish(t *testing.T) {
 	b.open(e.url + "/publish")
 	b.wait(`document.getElementById('login-oauth') && !document.getElementById('upload')`, 5*time.Second)
 	b.noDialogs()
+}
+
+// screenshot saves the page under docs/screenshots when RELAY_SCREENSHOTS
+// is set (make screenshots), as TestScreenshots does.
+func screenshot(b *browser, name string) {
+	b.t.Helper()
+	if os.Getenv("RELAY_SCREENSHOTS") == "" {
+		return
+	}
+	b.wait(`Array.from(document.images).every(i => i.complete)`, 10*time.Second)
+	png, err := chromedp.Run(b.ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join("..", "docs", "screenshots", name+".png"), png, 0o644); err != nil {
+		b.t.Fatal(err)
+	}
 }
 
 // partway reports whether a status "uploading N%" with 0 < N < 100 was

@@ -46,7 +46,9 @@
 //     (TestRelease); a crash's orphan is swept (TestSweep);
 //   - the server's 10 s ReadTimeout is lifted for the upload only, to a
 //     deadline proportional to the size bound, and a body slower than
-//     Config.MinRate on average is cut (TestSlowUploads);
+//     Config.MinRate on average, or that sends nothing for Config.MaxStall
+//     (the read deadline moved before each read), is cut with 408
+//     (TestSlowUploads);
 //   - every outcome counted: relay_publish_total{result}, the duration
 //     histogram, relay_publish_bytes_total, relay_publish_deletes_total.
 //

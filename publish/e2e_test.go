@@ -95,6 +95,7 @@ type envOptions struct {
 	server       appview.Limits
 	minRate      int64
 	minRateGrace time.Duration
+	maxStall     time.Duration
 }
 
 func newEnv(tb testing.TB, o envOptions) *env {
@@ -138,7 +139,7 @@ func newEnv(tb testing.TB, o envOptions) *env {
 	e.pub, err = New(Config{
 		Auth: authn, Store: dd.Store, Ledger: dd.Store, Media: ms,
 		SpoolDir: e.spool, Journal: filepath.Join(dir, "journal"),
-		MaxUploadBytes: o.maxUpload, Limits: o.limits, MinRate: o.minRate, MinRateGrace: o.minRateGrace,
+		MaxUploadBytes: o.maxUpload, Limits: o.limits, MinRate: o.minRate, MinRateGrace: o.minRateGrace, MaxStall: o.maxStall,
 		Committed: func() {
 			select {
 			case wake <- struct{}{}:
@@ -763,6 +764,8 @@ func TestRateLimit(t *testing.T) {
 // about d.
 func (e *env) trickle(tb testing.TB, token string, file []byte, d time.Duration) answer {
 	tb.Helper()
+	stopped := make(chan struct{})
+	defer close(stopped)
 	pr, pw := io.Pipe()
 	mw := multipart.NewWriter(pw)
 	go func() {
@@ -771,7 +774,14 @@ func (e *env) trickle(tb testing.TB, token string, file []byte, d time.Duration)
 		w, _ := mw.CreateFormFile("file", "slow.wav")
 		step := (len(file) + 9) / 10
 		for off := 0; off < len(file); off += step {
-			time.Sleep(d / 10)
+			if d < 0 && off >= len(file)/2 {
+				// Stops dead halfway, the connection left open until the
+				// server gives up on it.
+				<-stopped
+				pw.CloseWithError(errors.New("stopped"))
+				return
+			}
+			time.Sleep(d.Abs() / 10)
 			if _, err := w.Write(file[off:min(off+step, len(file))]); err != nil {
 				pw.CloseWithError(err)
 				return
@@ -779,7 +789,10 @@ func (e *env) trickle(tb testing.TB, token string, file []byte, d time.Duration)
 		}
 		pw.CloseWithError(mw.Close())
 	}()
-	req, _ := http.NewRequest("POST", e.url+"/tracks", pr)
+	// A server that never cuts a stalled body fails the test, not hangs it.
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "POST", e.url+"/tracks", pr)
 	req.Header.Set("Content-Type", mw.FormDataContentType())
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
@@ -797,23 +810,32 @@ func (e *env) trickle(tb testing.TB, token string, file []byte, d time.Duration)
 // TestSlowUploads: an upload slower than the server's ReadTimeout (here
 // 1 s) but above the minimum rate goes through, since publish lifts the
 // deadline for its route; one below the minimum rate past the grace is
-// cut (408), and stores nothing.
+// cut (408), and stores nothing; one that stops sending halfway is cut
+// after MaxStall, long before its whole-body deadline (minutes here), and
+// stores nothing.
 func TestSlowUploads(t *testing.T) {
 	cases := []struct {
 		name    string
 		minRate int64
+		trickle time.Duration // negative: stops halfway
 		status  int
+		within  time.Duration
 	}{
-		{"past the read timeout, above the rate", 1 << 10, 200},
-		{"below the minimum rate", 1 << 20, http.StatusRequestTimeout},
+		{"past the read timeout, above the rate", 1 << 10, 2500 * time.Millisecond, 200, time.Minute},
+		{"below the minimum rate", 1 << 20, 2500 * time.Millisecond, http.StatusRequestTimeout, time.Minute},
+		{"stops sending", 1, -2500 * time.Millisecond, http.StatusRequestTimeout, 20 * time.Second},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			e := newEnv(t, envOptions{server: appview.Limits{ReadTimeout: time.Second}, minRate: c.minRate, minRateGrace: 500 * time.Millisecond})
+			e := newEnv(t, envOptions{server: appview.Limits{ReadTimeout: time.Second}, minRate: c.minRate, minRateGrace: 500 * time.Millisecond, maxStall: 2 * time.Second})
 			u := e.login(t, "pubslow")
-			a := e.trickle(t, u.token, sineWAV(2, 440), 2500*time.Millisecond)
+			t0 := time.Now()
+			a := e.trickle(t, u.token, sineWAV(2, 440), c.trickle)
 			if a.status != c.status {
 				t.Fatalf("got %d %v, want %d", a.status, a.body, c.status)
+			}
+			if took := time.Since(t0); took > c.within {
+				t.Errorf("answered after %v, want within %v", took, c.within)
 			}
 			if c.status != 200 {
 				if objs := e.objects(t); len(objs) != 0 {

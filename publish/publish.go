@@ -58,6 +58,11 @@ type Config struct {
 	// MinRateGrace is how long an upload may run before MinRate applies
 	// (default 10 s: a slow start, a TLS handshake, a phone waking up).
 	MinRateGrace time.Duration
+	// MaxStall is the longest a body may send nothing before it is cut
+	// (default 30 s): the average rate alone is only checked when a read
+	// returns, so a client that stops dead would hold its connection
+	// until the size-proportional deadline (an hour at the defaults).
+	MaxStall time.Duration
 	// Committed is called after a track is applied, to wake the search
 	// index's follower (serve's notify).
 	Committed func()
@@ -89,6 +94,9 @@ func New(cfg Config) (*Publisher, error) {
 	}
 	if cfg.MinRate == 0 {
 		cfg.MinRate = 32 << 10
+	}
+	if cfg.MaxStall <= 0 {
+		cfg.MaxStall = 30 * time.Second
 	}
 	if cfg.MinRateGrace <= 0 {
 		cfg.MinRateGrace = 10 * time.Second
@@ -348,12 +356,13 @@ func (p *Publisher) publish(w http.ResponseWriter, r *http.Request) (*Output, er
 	_ = rc.SetReadDeadline(deadline)
 	_ = rc.SetWriteDeadline(deadline.Add(30 * time.Second))
 	r.Body = http.MaxBytesReader(w, r.Body, total)
-	if p.cfg.MinRate > 0 {
-		r.Body = struct {
-			io.Reader
-			io.Closer
-		}{&rateReader{r: r.Body, start: time.Now(), grace: p.cfg.MinRateGrace, min: p.cfg.MinRate}, r.Body}
-	}
+	r.Body = struct {
+		io.Reader
+		io.Closer
+	}{&rateReader{
+		r: r.Body, start: time.Now(), grace: p.cfg.MinRateGrace, min: max(p.cfg.MinRate, 0),
+		stall: p.cfg.MaxStall, end: deadline, setDeadline: rc.SetReadDeadline,
+	}, r.Body}
 
 	f, err := p.readForm(r)
 	if err != nil {

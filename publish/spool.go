@@ -56,21 +56,38 @@ func (s *spooled) close() {
 }
 
 // rateReader fails a body that arrives slower than min bytes a second on
-// average once grace has passed, so a client cannot hold a connection open
-// for the whole (size-proportional) read deadline by trickling.
+// average once grace has passed, or that sends nothing for stall, so a
+// client cannot hold a connection open for the whole (size-proportional)
+// read deadline by trickling or by stopping. The stall bound is the
+// connection's read deadline, moved before each read (never past end).
 type rateReader struct {
-	r     io.Reader
-	start time.Time
-	grace time.Duration
-	min   int64
-	n     int64
+	r           io.Reader
+	start       time.Time
+	grace       time.Duration
+	min         int64
+	n           int64
+	stall       time.Duration
+	end         time.Time
+	setDeadline func(time.Time) error // nil: no stall bound
 }
 
 var errTooSlow = errors.New("upload slower than the minimum rate")
 
 func (t *rateReader) Read(p []byte) (int, error) {
+	if t.setDeadline != nil && t.stall > 0 {
+		until := time.Now().Add(t.stall)
+		if !t.end.IsZero() && until.After(t.end) {
+			until = t.end
+		}
+		// Best effort: a connection that cannot take a deadline keeps
+		// the one set for the whole body.
+		_ = t.setDeadline(until)
+	}
 	n, err := t.r.Read(p)
 	t.n += int64(n)
+	if err != nil && errors.Is(err, os.ErrDeadlineExceeded) {
+		return n, fmt.Errorf("%w: nothing arrived for %v", errTooSlow, t.stall)
+	}
 	if el := time.Since(t.start); t.min > 0 && el > t.grace && float64(t.n) < float64(t.min)*el.Seconds() {
 		return n, errTooSlow
 	}

@@ -51,13 +51,16 @@ func trackFast(subject string, did syntax.DID, rkey syntax.RecordKey, rev, cid s
 		return nil, true, Reject(ReasonInvalidRecord, subject, errors.New(sc.bad))
 	}
 	audioURL := f.str[fAudioURL]
-	if !IsMediaURL(audioURL) {
+	if !plainHTTPS(audioURL) && !IsMediaURL(audioURL) {
 		return nil, true, Reject(ReasonInsecureURL, subject, errors.New("audioUrl is not an https URL"))
 	}
-	// The lexicon's datetime format has been checked, time.Parse included.
-	created, err := time.Parse(time.RFC3339Nano, f.str[fCreatedAt])
-	if err != nil {
-		return nil, true, Reject(ReasonInvalidRecord, subject, err)
+	// The lexicon's datetime format has been checked by parsing it.
+	created := f.created
+	if !f.hasCreated {
+		var err error
+		if created, err = time.Parse(time.RFC3339Nano, f.str[fCreatedAt]); err != nil {
+			return nil, true, Reject(ReasonInvalidRecord, subject, err)
+		}
 	}
 	t = &relay.Track{
 		DID:         did,
@@ -81,7 +84,7 @@ func trackFast(subject string, did syntax.DID, rkey syntax.RecordKey, rev, cid s
 		d := f.integer[fDuration]
 		t.Duration = &d
 	}
-	if u := f.str[fImageURL]; IsMediaURL(u) {
+	if u := f.str[fImageURL]; plainHTTPS(u) || IsMediaURL(u) {
 		t.ImageURL = u
 	}
 	return t, true, nil

@@ -98,6 +98,11 @@ type strRule struct {
 
 // check reports whether v passes the rule.
 func (r *strRule) check(v string) bool {
+	return r.checkBounds(v) && (r.format == "" || checkFormat(r.format, v))
+}
+
+// checkBounds is check but for the format.
+func (r *strRule) checkBounds(v string) bool {
 	if r.constant != nil && v != *r.constant {
 		return false
 	}
@@ -107,10 +112,7 @@ func (r *strRule) check(v string) bool {
 	if len(r.enum) != 0 && !slices.Contains(r.enum, v) {
 		return false
 	}
-	if (r.minGraphemes >= 0 || r.maxGraphemes >= 0) && !r.graphemesOK(v) {
-		return false
-	}
-	return r.format == "" || checkFormat(r.format, v)
+	return (r.minGraphemes < 0 && r.maxGraphemes < 0) || r.graphemesOK(v)
 }
 
 // graphemesOK checks the grapheme bounds, counting only when the length in

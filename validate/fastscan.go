@@ -3,6 +3,7 @@ package validate
 import (
 	"errors"
 	"strconv"
+	"time"
 	"unicode/utf16"
 	"unicode/utf8"
 
@@ -54,6 +55,10 @@ type trackForm struct {
 	integer  [nFields]int64
 	tags     []string
 	features []relay.Feature
+	// created is createdAt parsed, when its format (datetime) was checked
+	// by parsing it.
+	created    time.Time
+	hasCreated bool
 }
 
 func (sc *scan) violate(field, rule string) {
@@ -522,7 +527,17 @@ func (sc *scan) field(p *trackPlan, f *trackForm, id int) error {
 		if err != nil {
 			return err
 		}
-		if !p.str[id].check(v) {
+		r := &p.str[id]
+		ok := r.checkBounds(v)
+		if r.format == "datetime" && id == fCreatedAt {
+			// Checked by parsing it, once: Track keeps the time.
+			t, err := parseDatetime(v)
+			ok = ok && err == nil
+			f.created, f.hasCreated = t, err == nil
+		} else if r.format != "" {
+			ok = ok && checkFormat(r.format, v)
+		}
+		if !ok {
 			sc.violate(name, "outside the lexicon's rules")
 		}
 		f.str[id] = v

@@ -31,17 +31,23 @@ var astroZero = time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // checkDatetime is syntax.ParseDatetime.
 func checkDatetime(v string) error {
+	_, err := parseDatetime(v)
+	return err
+}
+
+// parseDatetime is syntax.ParseDatetime and Datetime.Time in one parse.
+func parseDatetime(v string) (time.Time, error) {
 	if v == "" || len(v) > 64 || !datetimeSyntax(v) || strings.HasSuffix(v, "-00:00") {
-		return errDatetime
+		return time.Time{}, errDatetime
 	}
 	t, err := time.Parse(time.RFC3339Nano, v)
 	if err != nil {
-		return err
+		return time.Time{}, err
 	}
 	if t.Before(astroZero) {
-		return errDatetime
+		return time.Time{}, errDatetime
 	}
-	return nil
+	return t, nil
 }
 
 func inRange(c, lo, hi byte) bool { return c >= lo && c <= hi }
@@ -219,4 +225,39 @@ func ParseCID(raw string) (syntax.CID, error) {
 		}
 	}
 	return syntax.CID(raw), nil
+}
+
+// plainURLByte marks the bytes url.Parse takes in a path or query as they
+// are: letters, digits and -._~/!$&'()*+,;=:@? (no %, #, space or
+// control).
+var plainURLByte = func() (t [256]bool) {
+	for c := range 256 {
+		t[c] = isAlnum(byte(c)) || strings.IndexByte("-._~/!$&'()*+,;=:@?", byte(c)) >= 0
+	}
+	return t
+}()
+
+// plainHTTPS is a sufficient test for IsHTTPS without url.Parse, which was
+// a fifth of the fast path's time: https://, a host of lower-case letters,
+// digits, dots and hyphens (no userinfo, port or escapes), then nothing or
+// a path of plainURLByte. True means IsHTTPS is true; false means ask
+// IsMediaURL (FuzzPlainHTTPS).
+func plainHTTPS(s string) bool {
+	rest, ok := strings.CutPrefix(s, "https://")
+	if !ok {
+		return false
+	}
+	i := 0
+	for i < len(rest) && (inRange(rest[i], 'a', 'z') || isDigit(rest[i]) || rest[i] == '.' || rest[i] == '-') {
+		i++
+	}
+	if i == 0 || (i < len(rest) && rest[i] != '/') {
+		return false
+	}
+	for _, c := range []byte(rest[i:]) {
+		if !plainURLByte[c] {
+			return false
+		}
+	}
+	return true
 }

@@ -123,8 +123,29 @@ func FuzzCIDAgrees(f *testing.F) {
 	})
 }
 
-// BenchmarkFormats: the lexicon's datetime and uri checks, indigo's parser
-// against formats.go's, on a record's values.
+// FuzzPlainHTTPS: what plainHTTPS takes, IsHTTPS takes.
+func FuzzPlainHTTPS(f *testing.F) {
+	for _, s := range append(uriSeeds, "https://a.example/x?y=1&z=%41", "https://a.example:443/x", "https://A.example/x", "https://a.example/~u/(x)*;=@:",
+		"https://a..b/", "https://-/", "https://a.example?x", "https://a.example#x", "https://[::1]/x", "https://a.example/\\x") {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if plainHTTPS(s) && !IsHTTPS(s) {
+			t.Fatalf("plainHTTPS(%q) but not IsHTTPS", s)
+		}
+	})
+}
+
+func TestPlainHTTPS(t *testing.T) {
+	for _, s := range []string{"https://audio.relay.example/j.mp3", "https://pub-3f9a.r2.dev/audio/9f86d081.flac", "https://a.example/x?X-Amz-Date=20251003T090000Z&X-Amz-Signature=ab12"} {
+		if !plainHTTPS(s) {
+			t.Errorf("plainHTTPS(%q) = false: the common case takes the slow road", s)
+		}
+	}
+}
+
+// BenchmarkFormats: formats.go's checks against the reference each is held
+// to (indigo's parsers; IsMediaURL for plainHTTPS), on a record's values.
 func BenchmarkFormats(b *testing.B) {
 	for _, c := range []struct {
 		name        string
@@ -135,13 +156,24 @@ func BenchmarkFormats(b *testing.B) {
 		{"uri", "https://audio.relay.example/3f9a.mp3", func(s string) error { _, err := syntax.ParseURI(s); return err }, checkURI},
 		{"did-web", "did:web:jonsi.example.com", func(s string) error { _, err := syntax.ParseDID(s); return err }, checkDID},
 		{"handle", "mark.example.com", func(s string) error { _, err := syntax.ParseHandle(s); return err }, checkHandle},
+		{"https", "https://audio.relay.example/3f9a.mp3", func(s string) error {
+			if !IsMediaURL(s) {
+				return errURI
+			}
+			return nil
+		}, func(s string) error {
+			if !plainHTTPS(s) && !IsMediaURL(s) {
+				return errURI
+			}
+			return nil
+		}},
 		{"tid", "3mmoojp7etg2a", func(s string) error { _, err := syntax.ParseTID(s); return err }, func(s string) error { _, err := ParseTID(s); return err }},
 		{"cid", "bafyreib2rxk3rybk3aobmv5cjuql3bm2twh4jo5uxcpjwbdlbbn5gyzmxq", func(s string) error { _, err := syntax.ParseCID(s); return err }, func(s string) error { _, err := ParseCID(s); return err }},
 	} {
 		for _, p := range []struct {
 			name string
 			fn   func(string) error
-		}{{"indigo", c.indigo}, {"fast", c.own}} {
+		}{{"reference", c.indigo}, {"fast", c.own}} {
 			b.Run(c.name+"/"+p.name, func(b *testing.B) {
 				start := cpuTime(b)
 				for b.Loop() {

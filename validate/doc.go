@@ -36,8 +36,10 @@
 //   - fast.go: the fast path, trackFast; fastscan.go: its single pass over
 //     the JSON (syntax as encoding/json, data model as atdata, lexicon);
 //     fastplan.go: its rules, compiled from the lexicon; formats.go: the
-//     lexicon's string formats without indigo's regexps, and ParseTID and
-//     ParseCID, syntax's own without them (each fuzzed against indigo's);
+//     lexicon's string formats without indigo's regexps, plainHTTPS
+//     (IsHTTPS's common case without url.Parse), and ParseTID and
+//     ParseCID, syntax's own without regexps (each fuzzed against its
+//     reference);
 //   - origin.go: TrustOrigin and IsMediaURL, the rule for every record URL
 //     relay lets into a src, an href or a redirect;
 //   - reject.go: RejectError and the Reason* constants;

@@ -204,38 +204,3 @@ WHEN OLD.deleted = 0 AND OLD.audio_missing = 0
 BEGIN
 	UPDATE actors SET track_count = track_count - 1 WHERE did = OLD.did;
 END;
-
--- artist_names counts each account's live tracks (neither deleted nor
--- audio_missing, as track_count) by the artist name they credit, kept by
--- the triggers below. The search index rebuilds the artist document of
--- every account a batch touches; reading the names off the tracks scanned
--- every track of each such account, every batch, and took the searchable
--- replay from 10.5k to 1.5-3k events/s (BenchmarkIngest).
-CREATE TABLE IF NOT EXISTS artist_names (
-	did    TEXT NOT NULL,
-	artist TEXT NOT NULL,
-	n      INTEGER NOT NULL,
-	PRIMARY KEY (did, artist)
-) WITHOUT ROWID;
-CREATE TRIGGER IF NOT EXISTS tracks_names_insert AFTER INSERT ON tracks
-WHEN NEW.deleted = 0 AND NEW.audio_missing = 0 AND NEW.artist != ''
-BEGIN
-	INSERT INTO artist_names (did, artist, n) VALUES (NEW.did, NEW.artist, 1)
-	ON CONFLICT (did, artist) DO UPDATE SET n = n + 1;
-END;
-CREATE TRIGGER IF NOT EXISTS tracks_names_update AFTER UPDATE OF deleted, audio_missing, artist ON tracks
-WHEN (OLD.deleted = 0 AND OLD.audio_missing = 0 AND OLD.artist != '') OR (NEW.deleted = 0 AND NEW.audio_missing = 0 AND NEW.artist != '')
-BEGIN
-	UPDATE artist_names SET n = n - 1
-	WHERE did = OLD.did AND artist = OLD.artist AND OLD.deleted = 0 AND OLD.audio_missing = 0 AND OLD.artist != '';
-	DELETE FROM artist_names WHERE did = OLD.did AND artist = OLD.artist AND n <= 0;
-	INSERT INTO artist_names (did, artist, n)
-	SELECT NEW.did, NEW.artist, 1 WHERE NEW.deleted = 0 AND NEW.audio_missing = 0 AND NEW.artist != ''
-	ON CONFLICT (did, artist) DO UPDATE SET n = n + 1;
-END;
-CREATE TRIGGER IF NOT EXISTS tracks_names_delete AFTER DELETE ON tracks
-WHEN OLD.deleted = 0 AND OLD.audio_missing = 0 AND OLD.artist != ''
-BEGIN
-	UPDATE artist_names SET n = n - 1 WHERE did = OLD.did AND artist = OLD.artist;
-	DELETE FROM artist_names WHERE did = OLD.did AND artist = OLD.artist AND n <= 0;
-END;

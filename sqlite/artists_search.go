@@ -28,13 +28,12 @@ func (s *Store) ArtistNames(ctx context.Context, dids []syntax.DID, perArtist in
 			args = append(args, d.String())
 		}
 		args = append(args, perArtist)
-		// artist_names holds the counts of visible tracks by name (the
-		// triggers of schema.sql); the account's own visibility is apart.
 		rows, err := s.r.QueryContext(ctx, `SELECT did, artist FROM (
-	SELECT n.did AS did, n.artist AS artist,
-		ROW_NUMBER() OVER (PARTITION BY n.did ORDER BY n.n DESC, n.artist) AS rn
-	FROM artist_names n LEFT JOIN actors a ON a.did = n.did
-	WHERE n.did IN (?`+strings.Repeat(", ?", len(chunk)-1)+`) AND COALESCE(a.active, 1) = 1 AND n.n > 0)
+	SELECT t.did AS did, t.artist AS artist,
+		ROW_NUMBER() OVER (PARTITION BY t.did ORDER BY COUNT(*) DESC, t.artist) AS rn
+	FROM tracks t LEFT JOIN actors a ON a.did = t.did
+	WHERE t.did IN (?`+strings.Repeat(", ?", len(chunk)-1)+`) AND `+visible+` AND t.artist != ''
+	GROUP BY t.did, t.artist)
 WHERE rn <= ? ORDER BY did, rn`, args...)
 		if err != nil {
 			return nil, fmt.Errorf("querying artist names: %w", err)

@@ -24,8 +24,7 @@ import (
 //	   tables only).
 //	6: actors.track_count, kept by triggers on tracks (the schema makes
 //	   them); counted once here.
-//	7: artist_names, kept by triggers on tracks; counted once here.
-const schemaVersion = 7
+const schemaVersion = 6
 
 // migrate brings a database made under an older schema up to the current
 // one, in one transaction with the version bump (SQLite's DDL is
@@ -99,11 +98,6 @@ func migrate(ctx context.Context, db *sql.DB) error {
 	}
 	if hasActors && v < 6 {
 		if err := actorTrackCounts(ctx, tx); err != nil {
-			return err
-		}
-	}
-	if hasTracks && v < 7 {
-		if err := artistNames(ctx, tx); err != nil {
 			return err
 		}
 	}
@@ -255,24 +249,6 @@ func actorTrackCounts(ctx context.Context, tx *sql.Tx) error {
 	if _, err := tx.ExecContext(ctx, `UPDATE actors SET track_count =
 	(SELECT COUNT(*) FROM tracks t WHERE t.did = actors.did AND t.deleted = 0 AND t.audio_missing = 0)`); err != nil {
 		return fmt.Errorf("counting artists' tracks: %w", err)
-	}
-	return nil
-}
-
-// artistNames (version 7) makes artist_names and its triggers (the
-// current schema, which the steps above have brought the tables to) and
-// counts every account's live tracks by credited name once; the triggers
-// keep it from there.
-func artistNames(ctx context.Context, tx *sql.Tx) error {
-	for _, q := range []string{
-		relay.Schema,
-		`DELETE FROM artist_names`,
-		`INSERT INTO artist_names (did, artist, n)
-SELECT did, artist, COUNT(*) FROM tracks WHERE deleted = 0 AND audio_missing = 0 AND artist != '' GROUP BY did, artist`,
-	} {
-		if _, err := tx.ExecContext(ctx, q); err != nil {
-			return fmt.Errorf("counting artist names: %w", err)
-		}
 	}
 	return nil
 }

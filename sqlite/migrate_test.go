@@ -170,15 +170,6 @@ func TestMigrateV3AtURI(t *testing.T) {
 			}
 			counts("after migration", 1)
 			defer counts("after alice's track came back", 2)
-			// Version 7's names: counted once from the live tracks.
-			names, err := s.ArtistNames(ctx, []syntax.DID{alice, bob}, 16)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(names[alice]) != 1 || len(names[bob]) != 1 || names[alice][0] == "" {
-				t.Errorf("artist names after migration = %q, want one each", names)
-			}
-			defer namesFromTracks(t, s, alice, bob)
 
 			if c, err := s.Cursor(ctx); err != nil || c != 1700000003000000 {
 				t.Errorf("cursor = %d, %v", c, err)
@@ -264,32 +255,5 @@ INSERT INTO outbox (did, rkey) SELECT 'did:plc:artist' || (i %% 5000), printf('3
 			b.Fatalf("migrated tracks = %d, %v; want %d", n, err, tracks)
 		}
 		s.Close()
-	}
-}
-
-// namesFromTracks checks artist_names against the names counted off the
-// tracks themselves, the scan it replaced.
-func namesFromTracks(t *testing.T, s *Store, dids ...syntax.DID) {
-	t.Helper()
-	got, err := s.ArtistNames(context.Background(), dids, 16)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, d := range dids {
-		rows, err := s.r.Query(`SELECT t.artist FROM tracks t LEFT JOIN actors a ON a.did = t.did
-WHERE t.did = ? AND `+visible+` AND t.artist != '' GROUP BY t.artist ORDER BY COUNT(*) DESC, t.artist`, d.String())
-		if err != nil {
-			t.Fatal(err)
-		}
-		var want []string
-		for rows.Next() {
-			var n string
-			rows.Scan(&n)
-			want = append(want, n)
-		}
-		rows.Close()
-		if fmt.Sprint(got[d]) != fmt.Sprint(want) {
-			t.Errorf("%s: artist_names gives %q, the tracks %q", d, got[d], want)
-		}
 	}
 }

@@ -62,6 +62,43 @@ func testArtistsSearch(t *testing.T, open func(t *testing.T) Backend) {
 		}
 	})
 
+	t.Run("artist names follow renames, audio, deletes and resurrection", func(t *testing.T) {
+		f := newFixture(t, open)
+		a, b := credited(did(1), 1, "Nova"), credited(did(1), 2, "Nova")
+		f.apply(put(a), put(b), put(credited(did(1), 3, "Lanterns")))
+		check := func(when string, want ...string) {
+			t.Helper()
+			if got := f.artistNames(10, did(1))[did(1)]; !slices.Equal(got, want) {
+				t.Errorf("%s: ArtistNames = %q, want %q", when, got, want)
+			}
+		}
+		check("at first", "Nova", "Lanterns")
+		// An update that renames the credit moves the track's count.
+		ren := credited(did(1), 1, "Lanterns")
+		ren.Rev = rev(2)
+		f.apply(put(ren))
+		check("after a rename", "Lanterns", "Nova")
+		// Audio gone: the track leaves the counts; back: it returns.
+		f.syncAudio(base, 100)
+		ca := f.dueAudio(base)[b.URI()]
+		ca.Status, ca.Misses, ca.CheckedAt, ca.NextAt = relay.AudioMissing, 2, base, base.Add(time.Hour)
+		f.saveAudio(ca)
+		check("with Nova's audio missing", "Lanterns")
+		ca.Status, ca.Misses, ca.NextAt = relay.AudioOK, 0, base.Add(2*time.Hour)
+		f.saveAudio(ca)
+		check("with the audio back", "Lanterns", "Nova")
+		// A delete, a replayed older create that the tombstone blocks, and
+		// a newer create that brings the track back.
+		f.apply(del(did(1), rkey(2), rev(3)))
+		check("after the delete", "Lanterns")
+		f.apply(put(b))
+		check("after a stale replay", "Lanterns")
+		back := credited(did(1), 2, "Nova")
+		back.Rev = rev(4)
+		f.apply(put(back))
+		check("after the resurrection", "Lanterns", "Nova")
+	})
+
 	t.Run("artist names: many accounts in one call", func(t *testing.T) {
 		f := newFixture(t, open)
 		// More than one chunk of any IN list a backend may cut it into.

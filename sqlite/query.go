@@ -2,9 +2,9 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/bluesky-social/indigo/atproto/syntax"
 
@@ -62,34 +62,59 @@ WHERE ` + visible + cond
 // is not (its AudioStatus says so). A uri names the whole key: its collection picks the
 // track.
 func (s *Store) Tracks(ctx context.Context, uris []syntax.ATURI) ([]*relay.StoredTrack, error) {
-	if len(uris) == 0 {
-		return nil, nil
-	}
-	conn, err := s.r.Conn(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("getting a read connection: %w", err)
-	}
-	defer conn.Close()
-	stmt, err := conn.PrepareContext(ctx, `SELECT `+trackColumns+` FROM tracks t LEFT JOIN actors a ON a.did = t.did
-WHERE t.did = ? AND t.collection = ? AND t.rkey = ? AND `+shown)
-	if err != nil {
-		return nil, fmt.Errorf("preparing track lookup: %w", err)
-	}
-	defer stmt.Close()
 	out := make([]*relay.StoredTrack, 0, len(uris))
-	for _, u := range uris {
+	for chunk := range slices.Chunk(uris, lookupChunk) {
+		var err error
+		if out, err = s.lookup(ctx, chunk, out); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// lookupChunk is how many uris one statement looks up: four variables
+// each, far below SQLite's bound of 32766.
+const lookupChunk = 250
+
+// lookup appends the shown tracks among uris to out, in the order given.
+// One statement for the whole list, its keys a VALUES table joined to
+// tracks by primary key: one statement per uri cost 3.5 ms for 25 against
+// 0.85 ms (BenchmarkTracks), most of it in each statement's round trip.
+func (s *Store) lookup(ctx context.Context, uris []syntax.ATURI, out []*relay.StoredTrack) ([]*relay.StoredTrack, error) {
+	args := make([]any, 0, 4*len(uris))
+	var keys strings.Builder
+	for i, u := range uris {
 		did, err := u.Authority().AsDID()
 		if err != nil {
 			continue // not a DID-based uri: never stored
 		}
-		t, err := scanTrack(stmt.QueryRowContext(ctx, did.String(), u.Collection().String(), u.RecordKey().String()))
-		if errors.Is(err, sql.ErrNoRows) {
-			continue
+		if len(args) > 0 {
+			keys.WriteString(", ")
 		}
+		keys.WriteString("(?, ?, ?, ?)")
+		args = append(args, i, did.String(), u.Collection().String(), u.RecordKey().String())
+	}
+	if len(args) == 0 {
+		return out, nil
+	}
+	q := `WITH k (i, did, collection, rkey) AS (VALUES ` + keys.String() + `)
+SELECT ` + trackColumns + ` FROM k CROSS JOIN tracks t ON t.did = k.did AND t.collection = k.collection AND t.rkey = k.rkey
+LEFT JOIN actors a ON a.did = t.did
+WHERE ` + shown + ` ORDER BY k.i`
+	rows, err := s.r.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("looking up tracks: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		t, err := scanTrack(rows)
 		if err != nil {
-			return nil, fmt.Errorf("reading track %s: %w", u, err)
+			return nil, fmt.Errorf("reading a looked-up track: %w", err)
 		}
 		out = append(out, t)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("looking up tracks: %w", err)
 	}
 	return out, nil
 }

@@ -146,7 +146,23 @@ func testTracks(t *testing.T, open func(t *testing.T) Backend) {
 		{"a uri without a DID is ignored", []syntax.ATURI{handleURI, b.URI()}, []syntax.ATURI{b.URI()}},
 		{"a uri of another collection is another track", []syntax.ATURI{otherURI, a.URI()}, []syntax.ATURI{a.URI()}},
 		{"nothing asked", nil, nil},
+		{"asked twice, given twice", []syntax.ATURI{a.URI(), c.URI(), a.URI()}, []syntax.ATURI{a.URI(), c.URI(), a.URI()}},
 	}
+	// More than one statement's worth (sqlite looks up 250 at a time),
+	// the order still the one asked.
+	var many, manyWant []syntax.ATURI
+	for i := range 700 {
+		u := []syntax.ATURI{a.URI(), missing, c.URI(), b.URI()}[i%4]
+		many = append(many, u)
+		if u != missing {
+			manyWant = append(manyWant, u)
+		}
+	}
+	cases = append(cases, struct {
+		name string
+		ask  []syntax.ATURI
+		want []syntax.ATURI
+	}{"700 asked", many, manyWant})
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := uris(f.lookup(tc.ask...)); !slices.Equal(emptyOr(got), emptyOr(tc.want)) {

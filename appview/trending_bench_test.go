@@ -47,10 +47,21 @@ func BenchmarkTrending(b *testing.B) {
 		}
 		deep.Set("cursor", cursor)
 	}
+	// The page after 5000: past the head of 1000 that trendingHead once
+	// was, where every page summed every play row again.
+	deeper := url.Values{"window": {"week"}, "limit": {"50"}, "cursor": {deep.Get("cursor")}}
+	for range 81 {
+		status, body := e.get("/xrpc/app.relay.feed.getTrending", deeper)
+		cursor, _ := body["cursor"].(string)
+		if status != http.StatusOK || cursor == "" {
+			b.Fatalf("getTrending: %d %v", status, body)
+		}
+		deeper.Set("cursor", cursor)
+	}
 	for _, bc := range []struct {
 		name   string
 		params url.Values
-	}{{"first page", params}, {"page after 950", deep}} {
+	}{{"first page", params}, {"page after 950", deep}, {"page after 5000", deeper}} {
 		b.Run(bc.name, func(b *testing.B) {
 			for b.Loop() {
 				status, body := e.get("/xrpc/app.relay.feed.getTrending", bc.params)

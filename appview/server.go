@@ -56,6 +56,9 @@ type Store interface {
 	ResolveHandle(ctx context.Context, handle syntax.Handle) (syntax.DID, bool, error)
 	Albums(ctx context.Context, did syntax.DID, limit int) ([]relay.Album, error)
 	Trending(ctx context.Context, since, until int64, after *relay.TrendingKey, limit int) ([]*relay.TrendingTrack, error)
+	// TrendingKeys is Trending's first limit positions, keys only (the
+	// cached head of a ranking).
+	TrendingKeys(ctx context.Context, since, until int64, limit int) ([]relay.TrendingKey, error)
 }
 
 // Searcher is what the appview asks of the search index.

@@ -120,15 +120,15 @@ func (c *trendingCache) ranking(ctx context.Context, slot trendingSlot, compute 
 func (s *Server) trendingPage(ctx context.Context, p trendingParams) ([]*relay.TrendingTrack, error) {
 	since := p.open - trendingWindows[p.window]
 	ranks, whole, err := s.trending.ranking(ctx, trendingSlot{p.window, p.open}, func(ctx context.Context) ([]trendingRank, bool, error) {
-		rows, err := s.store.Trending(ctx, since, p.open, nil, trendingHead)
+		keys, err := s.store.TrendingKeys(ctx, since, p.open, trendingHead)
 		if err != nil {
 			return nil, false, err
 		}
-		out := make([]trendingRank, len(rows))
-		for i, t := range rows {
-			out[i] = trendingRank{key: t.TrendingKey(), uri: t.URI()}
+		out := make([]trendingRank, len(keys))
+		for i, k := range keys {
+			out[i] = trendingRank{key: k, uri: relay.TrackURI(k.Feed.DID, k.Feed.Collection, k.Feed.RKey)}
 		}
-		return out, len(rows) < trendingHead, nil
+		return out, len(keys) < trendingHead, nil
 	})
 	if err != nil {
 		return nil, err

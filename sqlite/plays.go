@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/bluesky-social/indigo/atproto/syntax"
+
 	"github.com/relaymusic/relay"
 )
 
@@ -90,6 +92,44 @@ WHERE ` + visible
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("reading trending: %w", err)
+	}
+	return out, nil
+}
+
+// TrendingKeys is the first limit positions of Trending's order over the
+// hours [since, until), keys only: what the appview caches of a ranking's
+// head. The rows themselves are read a page at a time (Tracks); reading
+// 20000 whole rows to keep their keys took the 1M bench's peak RSS from
+// 509 to 539 MB.
+func (s *Store) TrendingKeys(ctx context.Context, since, until int64, limit int) ([]relay.TrendingKey, error) {
+	// +hour: as Trending's, for the same measured reason.
+	rows, err := s.r.QueryContext(ctx, `WITH p AS (
+	SELECT did, collection, rkey, SUM(count) AS plays FROM plays
+	WHERE +hour >= ? AND +hour < ?
+	GROUP BY did, collection, rkey
+)
+SELECT p.plays, t.sort_at, t.did, t.collection, t.rkey FROM p
+JOIN tracks t ON t.did = p.did AND t.collection = p.collection AND t.rkey = p.rkey
+LEFT JOIN actors a ON a.did = t.did
+WHERE `+visible+`
+ORDER BY p.plays DESC, t.sort_at DESC, t.did DESC, t.collection DESC, t.rkey DESC LIMIT ?`, since, until, limit)
+	if err != nil {
+		return nil, fmt.Errorf("querying trending keys: %w", err)
+	}
+	defer rows.Close()
+	var out []relay.TrendingKey
+	for rows.Next() {
+		var k relay.TrendingKey
+		var did, coll, rkey string
+		if err := rows.Scan(&k.Plays, &k.Feed.SortAt, &did, &coll, &rkey); err != nil {
+			return nil, fmt.Errorf("reading a trending key: %w", err)
+		}
+		// Written only from parsed values.
+		k.Feed.DID, k.Feed.Collection, k.Feed.RKey = syntax.DID(did), syntax.NSID(coll), syntax.RecordKey(rkey)
+		out = append(out, k)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("reading trending keys: %w", err)
 	}
 	return out, nil
 }

@@ -127,5 +127,6 @@
 //   - plays.go: AddPlays sums per track and hour; Trending sums the
 //     window's hours, ranks by plays then feed key, leaves out deleted and
 //     hidden tracks and plays outside the window, and pages without
-//     repeat or skip while tracks leave.
+//     repeat or skip while tracks leave; TrendingKeys is the same ranking
+//     from the top, keys only (checked on every such call).
 package storetest

@@ -28,6 +28,20 @@ func (f *fixture) trending(since, until int64, after *relay.TrendingKey, limit i
 	if err != nil {
 		f.t.Fatalf("Trending: %v", err)
 	}
+	// From the top, TrendingKeys is the same ranking without the rows.
+	if after == nil {
+		keys, err := f.b.TrendingKeys(f.ctx, since, until, limit)
+		if err != nil {
+			f.t.Fatalf("TrendingKeys: %v", err)
+		}
+		want := make([]relay.TrendingKey, len(rows))
+		for i, r := range rows {
+			want[i] = r.TrendingKey()
+		}
+		if !slices.Equal(keys, want) {
+			f.t.Errorf("TrendingKeys = %v, Trending's keys %v", keys, want)
+		}
+	}
 	return rows
 }
 

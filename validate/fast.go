@@ -26,14 +26,7 @@ func trackFast(subject string, did syntax.DID, rkey syntax.RecordKey, rev, cid s
 	// The data model's checks first, as lexicons.ValidateRecord makes them,
 	// for the same reasons.
 	if err := lexicons.CheckJSON(raw); err != nil {
-		reason := ReasonInvalidRecord
-		switch {
-		case errors.Is(err, lexicons.ErrTooDeep):
-			reason = ReasonTooDeep
-		case errors.Is(err, lexicons.ErrInvalidUTF8):
-			reason = ReasonInvalidUTF8
-		}
-		return nil, true, Reject(reason, subject, fmt.Errorf("record is not valid ATProto JSON: %w", err))
+		return nil, true, Reject(dataModelReason(err), subject, fmt.Errorf("record is not valid ATProto JSON: %w", err))
 	}
 	// One copy of the record, which every field's string shares.
 	sc := scan{s: string(raw)}

@@ -53,14 +53,7 @@ func track(did syntax.DID, rkey syntax.RecordKey, rev, cid string, raw []byte, f
 	}
 	rec, err := lexicons.ValidateRecord(relay.TrackCollection, raw)
 	if err != nil {
-		reason := ReasonInvalidRecord
-		switch {
-		case errors.Is(err, lexicons.ErrTooDeep):
-			reason = ReasonTooDeep
-		case errors.Is(err, lexicons.ErrInvalidUTF8):
-			reason = ReasonInvalidUTF8
-		}
-		return nil, Reject(reason, subject, err)
+		return nil, Reject(dataModelReason(err), subject, err)
 	}
 	// The lexicon has checked every type below; read the fields straight
 	// from the validated data rather than decoding the JSON a second time.
@@ -113,6 +106,19 @@ func track(did syntax.DID, rkey syntax.RecordKey, rev, cid string, raw []byte, f
 		t.ImageURL = u
 	}
 	return t, nil
+}
+
+// dataModelReason is the reject reason of a record the data model's
+// checks refused (lexicons.CheckJSON, and ValidateRecord, which makes
+// them first).
+func dataModelReason(err error) string {
+	switch {
+	case errors.Is(err, lexicons.ErrTooDeep):
+		return ReasonTooDeep
+	case errors.Is(err, lexicons.ErrInvalidUTF8):
+		return ReasonInvalidUTF8
+	}
+	return ReasonInvalidRecord
 }
 
 func str(m map[string]any, key string) string {

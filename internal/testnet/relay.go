@@ -91,10 +91,16 @@ func (n *Network) startRelay(ctx context.Context) error {
 		// requestCrawl would write it, and the relay is started again: it
 		// subscribes to its active hosts at start (plain ws for a NoSSL host,
 		// which it dials without the public-address check).
+		// Its health answer can come before its schema is in the file: a
+		// stop then left no host table (a CI run's "no such table: host").
+		dbPath := filepath.Join(dir, "relay.sqlite")
+		if err := n.waitRelay(ctx, "ready with its host table", func() (bool, error) { return hasHostTable(dbPath) }); err != nil {
+			return err
+		}
 		if err := n.relay.stop(syscall.SIGTERM, 15*time.Second); err != nil {
 			return fmt.Errorf("testnet: stop relay: %w", err)
 		}
-		if err := addRelayHost(filepath.Join(dir, "relay.sqlite"), n.pdsHost()); err != nil {
+		if err := addRelayHost(dbPath, n.pdsHost()); err != nil {
 			return err
 		}
 		if err := launch(); err != nil {
@@ -129,6 +135,21 @@ func addRelayHost(dbPath, hostname string) error {
 		return fmt.Errorf("testnet: add %s to the relay's hosts: %w", hostname, err)
 	}
 	return nil
+}
+
+// hasHostTable reports whether the relay's database has its host table.
+func hasHostTable(dbPath string) (bool, error) {
+	db, err := sql.Open("sqlite3", dbPath+"?mode=ro")
+	if err != nil {
+		return false, fmt.Errorf("testnet: open relay db: %w", err)
+	}
+	defer db.Close()
+	var n int
+	if err := db.QueryRow(`SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'host'`).Scan(&n); err != nil {
+		// Not made yet, or locked by the relay's migration: ask again.
+		return false, nil
+	}
+	return n == 1, nil
 }
 
 // waitRelay polls cond until it holds, for at most RelayTimeout.

@@ -430,6 +430,8 @@ func TestPublishLoginForm(t *testing.T) {
 		{"wrong password", e.url, acct.DID, "nope-nope-nope-nope", "/publish?error=credentials"},
 		{"not an identifier", e.url, "not an identifier", password, "/publish?error=invalid"},
 		{"no password", e.url, acct.DID, "", "/publish?error=invalid"},
+		// Past the form's 8 KiB bound: refused before the PDS is asked.
+		{"a body over 8 KiB", e.url, acct.DID, strings.Repeat("p", 9<<10), "/publish?error=invalid"},
 	} {
 		resp := post(tc.origin, url.Values{"identifier": {tc.identifier}, "password": {tc.password}})
 		if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != tc.want || len(resp.Cookies()) != 0 {

@@ -29,6 +29,9 @@ const (
 	keyAnalyzer = "music_key"
 	// wholeAnalyzer makes a field matched whole one term (whole.go).
 	wholeAnalyzer = "music_whole"
+	// pairsAnalyzer makes each two adjacent words of a field one term
+	// (pairs.go).
+	pairsAnalyzer = "music_pairs"
 
 	// prefixMin/prefixMax bound the edge n-grams: one letter would match
 	// half the catalogue, and a prefix longer than 15 runes is cut to 15 at
@@ -51,6 +54,7 @@ const (
 
 	prefixSuffix = "_prefix"
 	wholeSuffix  = "_whole"
+	pairsSuffix  = "_pairs"
 
 	// Artist documents (artists.go) share the index under their own field
 	// names, so no track query ever matches one. kind marks them, to count
@@ -63,7 +67,7 @@ const (
 
 	// MappingVersion is stored in the index; Open refuses an index built
 	// with another version rather than searching it with the wrong rules.
-	MappingVersion = "relay-search-5"
+	MappingVersion = "relay-search-6"
 )
 
 // textFieldSpec is a searched field and how it is searched.
@@ -79,23 +83,27 @@ type textFieldSpec struct {
 	// whole fields have a sub-field name+"_whole" holding the field whole
 	// (whole.go): a query that is all of it ranks first.
 	whole bool
+	// pairs fields have a sub-field name+"_pairs" holding each two adjacent
+	// words (pairs.go): a query's words standing together there rank above
+	// the same words apart.
+	pairs bool
 }
 
 // textFields are the searched fields of a track with their boosts: who and
 // what first, then the record, then the loose descriptors.
 var textFields = []textFieldSpec{
-	{fieldTitle, 3, true, true, true},
-	{fieldArtist, 3, true, true, false},
-	{fieldAlbum, 2, true, true, false},
-	{fieldGenre, 1, false, false, false},
-	{fieldTags, 1, false, false, false},
+	{fieldTitle, 3, true, true, true, true},
+	{fieldArtist, 3, true, true, false, true},
+	{fieldAlbum, 2, true, true, false, true},
+	{fieldGenre, 1, false, false, false, false},
+	{fieldTags, 1, false, false, false, false},
 }
 
 // artistFields are the searched fields of an artist: its handle (and the
 // handle's first label) and the artist names its tracks credit, equally.
 var artistFields = []textFieldSpec{
-	{fieldArtistHandle, 3, true, true, false},
-	{fieldArtistName, 3, true, true, false},
+	{fieldArtistHandle, 3, true, true, false, false},
+	{fieldArtistName, 3, true, true, false, false},
 }
 
 // newMapping returns relay's index mapping: static, nothing stored, no _all,
@@ -147,6 +155,14 @@ func newMapping() (*mapping.IndexMappingImpl, error) {
 	}); err != nil {
 		return nil, fmt.Errorf("music whole analyzer: %w", err)
 	}
+	if err := im.AddCustomAnalyzer(pairsAnalyzer, map[string]any{
+		"type":          custom.Name,
+		"char_filters":  []any{asciifolding.Name},
+		"tokenizer":     unicode.Name,
+		"token_filters": []any{lowercase.Name, foldMarksName, pairsName},
+	}); err != nil {
+		return nil, fmt.Errorf("music pairs analyzer: %w", err)
+	}
 	im.DefaultAnalyzer = musicAnalyzer
 
 	doc := mapping.NewDocumentStaticMapping()
@@ -160,6 +176,9 @@ func newMapping() (*mapping.IndexMappingImpl, error) {
 			// With norms: Bleve scores a term without them (SkipFreqNorm)
 			// as NaN, and the index was no smaller for it.
 			fms = append(fms, textField(f.name+wholeSuffix, wholeAnalyzer))
+		}
+		if f.pairs {
+			fms = append(fms, textField(f.name+pairsSuffix, pairsAnalyzer))
 		}
 		doc.AddFieldMappingsAt(f.name, fms...)
 	}

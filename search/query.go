@@ -90,6 +90,12 @@ const (
 	// boostWhole weighs a field matched whole by the query (whole.go), a
 	// bonus beside the word clauses, times the field's boost.
 	boostWhole = 20.0
+	// boostPair weighs each two of the query's words standing together, in
+	// order, in one field (pairs.go), times the field's boost: below a
+	// field matched whole. TestRankingTogether needs at least 12 for "love
+	// heart" to rank the title "Love Heart Forever" above the title "Heart
+	// Beats" by the artist "Love" (short fields score high word by word).
+	boostPair = 15.0
 
 	// maxClauses caps how many index terms one fuzzy clause may expand to.
 	// Past it Bleve fails the search (it does not truncate), so Search
@@ -238,11 +244,45 @@ func buildTypoQuery(fields []textFieldSpec, words []string, corr corrections) qu
 	return withWhole(fields, words, matchWords(fields, words, false, corr))
 }
 
+// withWhole adds to match, never required, the bonuses of the query's
+// words standing together: a field matched whole (wholeField) and each
+// two adjacent words found adjacent in one field (pairsField).
 func withWhole(fields []textFieldSpec, words []string, match query.Query) query.Query {
-	if bonus := wholeField(fields, words); bonus != nil {
-		return query.NewBooleanQuery([]query.Query{match}, []query.Query{bonus}, nil)
+	var bonus []query.Query
+	if q := wholeField(fields, words); q != nil {
+		bonus = append(bonus, q)
 	}
-	return match
+	bonus = append(bonus, pairsField(fields, words)...)
+	if len(bonus) == 0 {
+		return match
+	}
+	return query.NewBooleanQuery([]query.Query{match}, bonus, nil)
+}
+
+// pairsField scores each two adjacent words of the query that a field
+// with a pairs sub-field holds adjacent, in order (Meilisearch's
+// proximity): "love heart" ranks the title "Love Heart Forever" above the
+// title "Heart" by the artist "Love", whose words score more one by one.
+// Exact words only, as for wholeField; none for one word, so single-word
+// queries and artist search are unchanged.
+func pairsField(fields []textFieldSpec, words []string) []query.Query {
+	terms := pairTerms(words)
+	if len(terms) == 0 {
+		return nil
+	}
+	var clauses []query.Query
+	for _, f := range fields {
+		if !f.pairs {
+			continue
+		}
+		for _, term := range terms {
+			t := query.NewTermQuery(term)
+			t.SetField(f.name + pairsSuffix)
+			t.SetBoost(boostPair * f.boost)
+			clauses = append(clauses, t)
+		}
+	}
+	return clauses
 }
 
 // wholeField scores a field with a whole sub-field (the title) that the

@@ -2,6 +2,7 @@ package search
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -34,6 +35,13 @@ func rankingCatalogue() []*relay.Track {
 		track("artmid", "Midnight", "Run", "Run", "Synth", nil, day(12)),
 		track("titlemid", "Rue Anders", "Midnight", "Rue", "Synth", nil, day(13)),
 		track("albmid", "Kay Lo", "Slow", "Midnight", "Synth", nil, day(14)),
+		// The words of "love heart" apart: across artist and title, and in
+		// one title of the same length as "Love Heart Forever" but in
+		// another order. Both newer, so no tie break favours lhforever.
+		track("scatter", "Love", "Heart Beats", "Singles", "Pop", nil, day(15)),
+		track("apart", "Ivy Vale", "Heart Forever Love", "Singles", "Indie Pop", nil, day(16)),
+		track("albtogether", "Kay Lo", "Rain", "Summer Rain Songs", "Pop", nil, day(17)),
+		track("albapart", "Kay Lo", "Rain", "Songs Rain Summer", "Pop", nil, day(18)),
 	}
 }
 
@@ -80,6 +88,16 @@ func TestRankingTogether(t *testing.T) {
 		{name: "artist and title above album", text: "midnight",
 			first: []string{"artmid", "titlemid"},
 			above: [][2]string{{"titlemid", "albmid"}}},
+		// Proximity: words standing together, in order, in one field
+		// outrank the same words apart, in one field or across fields.
+		{name: "together in a longer title above apart across fields", text: "love heart",
+			above: [][2]string{{"lhforever", "scatter"}}},
+		{name: "together in a title above apart in a title", text: "love heart",
+			above: [][2]string{{"lhforever", "apart"}}},
+		{name: "together in an album above apart in an album", text: "summer rain",
+			above: [][2]string{{"albtogether", "albapart"}}},
+		{name: "three words in order above the same three apart", text: "heart forever love",
+			first: []string{"apart"}, above: [][2]string{{"apart", "lhforever"}}},
 		// A typo gets no bonus but still finds its track.
 		{name: "typo finds the track", text: "lobe heart", among: []string{"loveheart"}},
 		{name: "typo in last word finds the track", text: "love hearf", among: []string{"loveheart"}},
@@ -185,4 +203,44 @@ func boolInt(b bool) int {
 		return 1
 	}
 	return 0
+}
+
+// TestPairsBound: the pairs analyzer gives a field of n words its n-1
+// adjacent pairs, at most maxPairs (a hostile title of 140 words adds 16
+// terms, not 139), each the bucket the query's words ask for in the same
+// order, and never the bucket of the same two words reversed.
+func TestPairsBound(t *testing.T) {
+	ix, _ := openTemp(t)
+	a := ix.Mapping().AnalyzerNamed(pairsAnalyzer)
+	if a == nil {
+		t.Fatalf("analyzer %q missing", pairsAnalyzer)
+	}
+	for _, n := range []int{0, 1, 2, 3, maxPairs, maxPairs + 1, maxPairs + 2, 140} {
+		ws := make([]string, n)
+		for i := range ws {
+			ws[i] = fmt.Sprintf("Wörd%d", i)
+		}
+		var terms []string
+		for _, tok := range a.Analyze([]byte(strings.Join(ws, ", "))) {
+			terms = append(terms, string(tok.Term))
+		}
+		if want := min(max(n-1, 0), maxPairs); len(terms) != want {
+			t.Errorf("%d words: %d pair terms, want %d", n, len(terms), want)
+		}
+		for i, term := range terms {
+			words, err := ix.words(ws[i] + " " + ws[i+1])
+			if err != nil {
+				t.Fatal(err)
+			}
+			if q := pairTerms(words); len(q) != 1 || q[0] != term {
+				t.Errorf("%d words: pair %d indexed %x, query %x", n, i, term, q)
+			}
+			if rev := pairTerms([]string{words[1], words[0]}); rev[0] == term {
+				t.Errorf("%d words: pair %d and its reverse share bucket %x", n, i, term)
+			}
+		}
+	}
+	if q := pairTerms([]string{"one"}); q != nil {
+		t.Errorf("one word asks for pairs %x", q)
+	}
 }

@@ -11,6 +11,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"github.com/relaymusic/relay/bench/corpus"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -29,7 +30,7 @@ type config struct {
 	seed                                uint64
 	relay, out, cache                   string
 	dur                                 time.Duration
-	skipIngest                          bool
+	skipIngest, prepare                 bool
 	command                             string
 }
 
@@ -45,6 +46,7 @@ func main() {
 	flag.IntVar(&c.perKind, "queries", 100, "search queries per kind")
 	flag.IntVar(&c.ingestEvents, "ingest-events", 100_000, "events in the ingest benchmark")
 	flag.BoolVar(&c.skipIngest, "skip-ingest", false, "do not run BenchmarkIngest")
+	flag.BoolVar(&c.prepare, "prepare", false, "only build the corpus into the cache, and measure nothing (a mapping change needs a new one: about 30 min at 1M)")
 	flag.Parse()
 	c.command = fmt.Sprintf("make bench BENCH_TRACKS=%d", c.tracks)
 
@@ -102,6 +104,15 @@ func (r *report) note(section, format string, args ...any) {
 
 func run(ctx context.Context, c config, log *slog.Logger) error {
 	r := &report{cfg: c, start: time.Now(), notes: map[string][]string{}}
+	if c.prepare {
+		spec := corpus.Spec{Seed: c.seed, Tracks: c.tracks}
+		built, err := corpus.Build(ctx, c.cache, spec, log)
+		if err != nil {
+			return err
+		}
+		log.Info("corpus ready", "dir", built.DataDir, "cached", built.Cached, "took", time.Since(r.start).Round(time.Second))
+		return nil
+	}
 	if _, err := os.Stat(c.relay); err != nil {
 		return fmt.Errorf("relay binary: %w (build it with make build)", err)
 	}

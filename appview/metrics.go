@@ -10,6 +10,8 @@ import (
 type Metrics struct {
 	requests *prometheus.CounterVec
 	seconds  *prometheus.HistogramVec
+	// recordCache counts lookups of served records (recordcache.go).
+	recordCache *prometheus.CounterVec
 }
 
 // NewMetrics creates the appview's metrics and registers them on reg (nil:
@@ -26,5 +28,9 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help:    "XRPC request latency, by method.",
 			Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16),
 		}, []string{"method"}),
+		recordCache: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "relay_xrpc_record_cache_total",
+			Help: "Served records looked up in the appview's cache of them, by result (hit, miss): a miss decodes and encodes the stored record.",
+		}, []string{"result"}),
 	}
 }

@@ -152,6 +152,8 @@ type Server struct {
 	queries map[string]bool
 
 	firstPage pageCache
+	// records keeps served records between pages (recordcache.go).
+	records *recordCache
 	// trending is the head of each trending window's ranking, per hour.
 	trending trendingCache
 }
@@ -166,6 +168,7 @@ func New(cfg Config) *Server {
 	if s.metrics == nil {
 		s.metrics = NewMetrics(nil)
 	}
+	s.records = newRecordCache(recordCacheBytes, s.metrics)
 	gatherer := cfg.Gatherer
 	if gatherer == nil {
 		gatherer = prometheus.NewRegistry()

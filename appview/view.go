@@ -42,7 +42,9 @@ type TrackView struct {
 // datetimeLayout is the ATProto datetime form (RFC 3339, UTC, milliseconds).
 const datetimeLayout = "2006-01-02T15:04:05.000Z"
 
-func trackView(t *relay.StoredTrack) TrackView {
+// trackView is t's view without its hydrated artists; record is t's
+// servedRecord.
+func trackView(t *relay.StoredTrack, record json.RawMessage) TrackView {
 	return TrackView{
 		URI:       t.URI().String(),
 		CID:       t.CID,
@@ -61,7 +63,7 @@ func trackView(t *relay.StoredTrack) TrackView {
 		Uploader:  ArtistView{DID: t.DID.String(), Handle: shownHandle(t.Handle)},
 		CreatedAt: formatTime(t.CreatedAt),
 		IndexedAt: formatTime(t.IndexedAt),
-		Record:    servedRecord(t),
+		Record:    record,
 
 		AudioStatus: audioStatus(t.AudioStatus),
 	}
@@ -124,7 +126,7 @@ func (s *Server) views(ctx context.Context, rows []*relay.StoredTrack) ([]TrackV
 	}
 	out := make([]TrackView, 0, len(rows))
 	for _, r := range rows {
-		v := trackView(r)
+		v := trackView(r, s.records.served(r))
 		if a, ok := known[r.DID]; ok {
 			v.Uploader.TrackCount = a.TrackCount
 		}

@@ -37,7 +37,11 @@ WHERE ` + visible + cond
 	}
 	q += ` ORDER BY t.sort_at DESC, t.did DESC, t.collection DESC, t.rkey DESC LIMIT ?`
 	args = append(args, limit)
-	rows, err := s.r.QueryContext(ctx, q, args...)
+	st, err := s.prepared(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := st.QueryContext(ctx, args...)
 	if err != nil {
 		return nil, err
 	}

@@ -49,7 +49,7 @@ func (s *Store) Artists(ctx context.Context, dids []syntax.DID) ([]relay.Artist,
 		}
 		// track_count is kept by triggers (schema.sql): a row per artist,
 		// not a count of its tracks.
-		rows, err := s.r.QueryContext(ctx, `SELECT a.did, a.handle, a.track_count FROM actors a
+		rows, err := s.queryKeys(ctx, len(chunk), `SELECT a.did, a.handle, a.track_count FROM actors a
 WHERE a.did IN (?`+strings.Repeat(", ?", len(chunk)-1)+`) AND a.active = 1 AND a.track_count > 0`, args...)
 		if err != nil {
 			return nil, fmt.Errorf("querying artists: %w", err)

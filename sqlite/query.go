@@ -105,13 +105,7 @@ func (s *Store) lookup(ctx context.Context, uris []syntax.ATURI, out []*relay.St
 SELECT ` + trackColumns + ` FROM k CROSS JOIN tracks t ON t.did = k.did AND t.collection = k.collection AND t.rkey = k.rkey
 LEFT JOIN actors a ON a.did = t.did
 WHERE ` + shown + ` ORDER BY k.i`
-	// The text depends only on the number of keys, at most lookupChunk: a
-	// fixed set of statements.
-	st, err := s.prepared(ctx, q)
-	if err != nil {
-		return nil, fmt.Errorf("looking up tracks: %w", err)
-	}
-	rows, err := st.QueryContext(ctx, args...)
+	rows, err := s.queryKeys(ctx, len(args)/4, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("looking up tracks: %w", err)
 	}

@@ -91,9 +91,9 @@ func (s *Store) Close() error {
 
 // prepared returns the read pool's statement for q, prepared the first
 // time it is asked for. Only for queries from a fixed set (the text built
-// from constants, never from values): the map keeps every one. Preparing
-// the feed's query for every page was 16% of the store's time for a page
-// (BenchmarkFeedDeep profile).
+// from constants, never from values): the map keeps every one, in every
+// connection of the pool. Preparing the feed's query for every page was
+// 16% of the store's time for a page (BenchmarkFeedDeep profile).
 func (s *Store) prepared(ctx context.Context, q string) (*sql.Stmt, error) {
 	if st, ok := s.stmts.Load(q); ok {
 		return st.(*sql.Stmt), nil
@@ -126,4 +126,24 @@ func (s *Store) stateValue(ctx context.Context, key string) (int64, error) {
 		return 0, fmt.Errorf("reading state %s: %w", key, err)
 	}
 	return v, nil
+}
+
+// maxPreparedKeys bounds the lists of keys whose statements are kept
+// prepared (queryKeys): a page's worth (appview pages are at most 100),
+// so a store keeps at most that many texts per list query, per connection.
+const maxPreparedKeys = 100
+
+// queryKeys runs q, whose text depends only on the number of keys n, as
+// a prepared statement when n is at most maxPreparedKeys, else as a
+// one-off (the search follower's batches of 500 DIDs would keep 500 large
+// programs in every connection for little gain).
+func (s *Store) queryKeys(ctx context.Context, n int, q string, args ...any) (*sql.Rows, error) {
+	if n > maxPreparedKeys {
+		return s.r.QueryContext(ctx, q, args...)
+	}
+	st, err := s.prepared(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	return st.QueryContext(ctx, args...)
 }

@@ -11,6 +11,8 @@
 // Apply writes the documents of a run of changes and the highest sequence
 // in the same Bleve batch. After a crash the index is therefore exactly at
 // some sequence, and CatchUp/Follow replay from there; replays are no-ops.
+// Artist documents follow at their own sequence, at most a few seconds
+// behind while catching up (see the invariants).
 // `relay reindex` (Rebuild) throws the index away and builds it from the
 // track table, stamped with the outbox sequence read before listing.
 //
@@ -19,13 +21,25 @@
 //     their own field names, so no track query matches one and none
 //     counts in DocCount; each holds the handle and its first label, the
 //     16 names most credited on the artist's visible tracks
-//     (TestArtistNamesBounded) and the track count. Apply's batch, when
-//     CatchUp gives it the store, rebuilds the artist of every account its
-//     changes name, read through ArtistSource, and carries the seq, so
-//     after a crash artists are as consistent as tracks
-//     (TestArtistsAfterCrash); the store appends an entry for a handle
-//     change, so a renamed artist is found by its new handle only
-//     (TestArtistFollowsTheStore). The account's own display name is not
+//     (TestArtistNamesBounded) and the track count. CatchUp rebuilds the
+//     artist of every account its changes name, read through
+//     ArtistSource, in the batch of the track changes and with a second
+//     seq, ArtistSeq (the outbox seq up to which artists reflect the
+//     store; an index without one has artists at its applied seq). While
+//     a backlog is applied the accounts wait in an in-memory pending set
+//     and are rebuilt together, every 5 s (or 100k accounts), since the
+//     big accounts of a Zipf catalogue are named by nearly every batch:
+//     artist documents lag track documents by at most that while catching
+//     up, and are current whenever CatchUp has drained the outbox
+//     (TestArtistsDeferredWhileCatchingUp). After a crash between the two
+//     the pending set is found again in the outbox entries after
+//     ArtistSeq, which the follower keeps (it prunes up to PrunableSeq,
+//     the lower of the two seqs; OpenCurrent rebuilds an index whose
+//     entries are gone), so artists converge on the store as tracks do
+//     (TestArtistsAfterCrash, TestArtistsCrashBetweenBatches); the store
+//     appends an entry for a handle change, so a renamed artist is found
+//     by its new handle only (TestArtistFollowsTheStore). Apply alone
+//     touches track documents only. The account's own display name is not
 //     known to the store, and a featured artist's displayName is another
 //     account's claim: neither is searched.
 //   - artist search ranks best match first, then more tracks, then DID,
@@ -96,10 +110,12 @@
 //   - fold.go: the token filter that folds accents Bleve's ASCII folding
 //     leaves (Greek tonos, stray Latin marks) and keeps marks that change
 //     letters in other scripts.
-//   - index.go: Open/Close, AppliedSeq, Apply (docs + seq in one batch), DocCount.
+//   - index.go: Open/Close, AppliedSeq, ArtistSeq, PrunableSeq, Apply
+//     (docs + seq in one batch), DocCount.
 //   - follow.go: Source and Outbox (the ordering the follower relies on),
-//     CatchUp (batches of 4000) and Follow (woken by commits, polling for
-//     other processes' writes, pruning what it applied).
+//     CatchUp (batches of 4000, artists rebuilt when due and when drained)
+//     and Follow (woken by commits, polling for other processes' writes,
+//     pruning up to PrunableSeq).
 //   - rebuild.go: Rebuild, the bulk build behind `relay reindex`, merged
 //     before it is swapped in.
 //   - open.go: OpenCurrent, which rebuilds at start an index the outbox
@@ -115,8 +131,9 @@
 //     Search for both sorts.
 //   - typo.go: the typo pass: missing words, dictionary corrections ranked
 //     by edits and documents, and the steps that stop at the first match.
-//   - artists.go: ArtistSource, the artist document and its refresh in
-//     Apply's batch, ArtistCount, SearchArtists and its cursors.
+//   - artists.go: ArtistSource, the artist document, the pending set and
+//     its rebuild in CatchUp's batches (refreshArtists), ArtistCount,
+//     SearchArtists and its cursors.
 //   - bench_test.go: BenchmarkSearch, track and artist searches of the
 //     bench corpus' query kinds side by side (go test -bench . ./search/).
 //   - corpus_bench_test.go: BenchmarkSearchCorpus, p50, p99 and recall@10

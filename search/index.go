@@ -20,6 +20,11 @@ import (
 // they describe.
 var (
 	keyOutboxSeq = []byte("outboxSeq")
+	// keyArtistSeq is the outbox seq up to which artist documents reflect
+	// the store (at most keyOutboxSeq: see refreshArtists). An index made
+	// before it has none, and rebuilt its artists in every batch, so a
+	// missing key reads as keyOutboxSeq.
+	keyArtistSeq = []byte("artistSeq")
 	keyMapping   = []byte("relayMapping")
 )
 
@@ -39,6 +44,9 @@ type Index struct {
 	running chan struct{}
 	// metrics are OpenCurrent's, or unregistered ones after Open.
 	metrics *Metrics
+	// artists is the deferred rebuild of artist documents (artists.go),
+	// guarded by writeMu.
+	artists artistState
 }
 
 // Open opens the index at dir, creating it with relay's mapping if absent.
@@ -74,12 +82,22 @@ func Open(dir string) (*Index, error) {
 		return nil, fmt.Errorf("search: open index %s: %w", dir, err)
 	}
 	configureSearcher()
-	return &Index{
+	ix := &Index{
 		bi:      bi,
 		snaps:   newSnapshotCache(snapshotTTL, snapshotMaxBytes),
 		running: make(chan struct{}, 2*runtime.GOMAXPROCS(0)),
 		metrics: NewMetrics(nil),
-	}, nil
+		artists: newArtistState(),
+	}
+	// With artists as current as tracks, the empty pending set is all of
+	// it; behind, the entries after ArtistSeq name what a crash lost.
+	applied, err := ix.AppliedSeq()
+	var at int64
+	if err == nil {
+		at, err = ix.ArtistSeq()
+	}
+	ix.artists.complete = err == nil && at >= applied
+	return ix, nil
 }
 
 // openBleve opens an existing index for normal, crash-safe use. Rebuild
@@ -142,6 +160,43 @@ func (ix *Index) AppliedSeq() (int64, error) {
 	return seq, nil
 }
 
+// ArtistSeq is the outbox sequence up to which artist documents reflect
+// the store: AppliedSeq when the follower is caught up, behind it while
+// CatchUp defers their rebuild (never by more than artistInterval of
+// catching up, or maxPendingArtists accounts).
+func (ix *Index) ArtistSeq() (int64, error) {
+	v, err := ix.bi.GetInternal(keyArtistSeq)
+	if err != nil {
+		return 0, fmt.Errorf("search: read artist seq: %w", err)
+	}
+	if v == nil {
+		return ix.AppliedSeq()
+	}
+	seq, err := decodeSeq(v)
+	if err != nil {
+		return 0, fmt.Errorf("search: read artist seq: %w", err)
+	}
+	return seq, nil
+}
+
+// PrunableSeq is the highest outbox sequence the index no longer needs:
+// min(AppliedSeq, ArtistSeq), since after a restart the entries after
+// ArtistSeq are read again to find the artists still to rebuild. Whatever
+// prunes the outbox must prune only up to it. Both sequences only grow
+// while the index is open, so a value read before a batch lands is still
+// safe after it.
+func (ix *Index) PrunableSeq() (int64, error) {
+	a, err := ix.ArtistSeq()
+	if err != nil {
+		return 0, err
+	}
+	applied, err := ix.AppliedSeq()
+	if err != nil {
+		return 0, err
+	}
+	return min(a, applied), nil
+}
+
 func encodeSeq(seq int64) []byte { return strconv.AppendInt(nil, seq, 10) }
 
 func decodeSeq(v []byte) (int64, error) {
@@ -160,15 +215,17 @@ func decodeSeq(v []byte) (int64, error) {
 // the same batch, so documents and sequence are never out of step. Changes
 // must be in strictly increasing seq order; those at or below AppliedSeq are
 // skipped, which makes replays after a crash harmless. Apply touches track
-// documents only; CatchUp, which has the store, also refreshes the artist
-// documents of the accounts the changes name, in the same batch.
+// documents only; CatchUp, which has the store, also brings the artist
+// documents of the accounts the changes name up to date (refreshArtists).
 func (ix *Index) Apply(ctx context.Context, changes []relay.Change) error {
-	return ix.apply(ctx, changes, nil)
+	return ix.apply(ctx, changes, nil, false)
 }
 
-// apply is Apply, and when artists is not nil the artist documents of every
-// account the applied changes name are rebuilt from it in the same batch.
-func (ix *Index) apply(ctx context.Context, changes []relay.Change, artists ArtistSource) error {
+// apply is Apply, and when src is not nil the accounts the applied changes
+// name join the pending artists, which are rebuilt from src in the same
+// batch when due (refreshArtists); caughtUp says these are the last
+// entries src has, which makes them due.
+func (ix *Index) apply(ctx context.Context, changes []relay.Change, src Source, caughtUp bool) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("search: apply: %w", err)
 	}
@@ -207,14 +264,18 @@ func (ix *Index) apply(ctx context.Context, changes []relay.Change, artists Arti
 	if top == applied {
 		return nil
 	}
-	if artists != nil {
-		if err := indexArtists(ctx, b, artists, touched(changes, applied)); err != nil {
+	var written func()
+	if src != nil {
+		if written, err = ix.refreshArtists(ctx, b, src, touched(changes, applied), applied, top, caughtUp); err != nil {
 			return fmt.Errorf("search: apply up to seq %d: %w", top, err)
 		}
 	}
 	b.SetInternal(keyOutboxSeq, encodeSeq(top))
 	if err := ix.bi.Batch(b); err != nil {
 		return fmt.Errorf("search: apply up to seq %d: %w", top, err)
+	}
+	if written != nil {
+		written()
 	}
 	return nil
 }

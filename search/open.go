@@ -34,7 +34,8 @@ type Store interface {
 // up to date, rebuilding it from st first when that cannot work: an index
 // that fails to open or to read back (damaged: moved aside first, see
 // moveAside), one built under other analysis rules, one missing entries
-// already pruned from the outbox (new, lost, or left behind), or one ahead
+// already pruned from the outbox (new, lost, or left behind, after its
+// AppliedSeq or its ArtistSeq), or one ahead
 // of the store (the database was replaced). SQLite is the truth, so none of
 // these stops the service; each rebuild is counted in
 // relay_index_rebuilds_total by reason, on m (nil: counted nowhere), which
@@ -70,7 +71,10 @@ func openCurrent(ctx context.Context, dir string, st Store, m *Metrics) (*Index,
 		return rebuildAndOpen(ctx, dir, st, m, "damaged")
 	}
 	applied, err := ix.AppliedSeq()
-	var floor, head int64
+	var artists, floor, head int64
+	if err == nil {
+		artists, err = ix.ArtistSeq()
+	}
 	if err == nil {
 		floor, err = st.OutboxFloor(ctx)
 	}
@@ -81,11 +85,13 @@ func openCurrent(ctx context.Context, dir string, st Store, m *Metrics) (*Index,
 		_ = ix.Close()
 		return nil, fmt.Errorf("search: checking the index against the outbox: %w", err)
 	}
-	if canCatchUp(applied, floor, head) {
+	// The artists still to rebuild are found again in the entries after
+	// ArtistSeq: those must be in the outbox too.
+	if canCatchUp(applied, floor, head) && canCatchUp(min(artists, applied), floor, head) {
 		return ix, nil
 	}
 	slog.WarnContext(ctx, "search index cannot catch up from the outbox; rebuilding it from SQLite",
-		"applied_seq", applied, "outbox_floor", floor, "outbox_head", head)
+		"applied_seq", applied, "artist_seq", artists, "outbox_floor", floor, "outbox_head", head)
 	if err := ix.Close(); err != nil {
 		return nil, fmt.Errorf("search: closing index: %w", err)
 	}

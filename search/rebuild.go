@@ -20,7 +20,8 @@ const rebuildBatch = 1000
 
 // Rebuild builds a fresh index at dir from all visible tracks (`relay
 // reindex`), and the document of each of their artists read from artists
-// (nil: none, an index for tests of track search). seq is the outbox sequence the caller read BEFORE it started
+// (nil: none, an index for tests of track search). seq (the index's
+// AppliedSeq and ArtistSeq) is the outbox sequence the caller read BEFORE it started
 // listing tracks, so changes made during the listing replay on top: they
 // are idempotent, and the index converges.
 //
@@ -102,6 +103,7 @@ func Rebuild(ctx context.Context, dir string, seq int64, tracks iter.Seq2[*relay
 	// (and therefore every batch before it).
 	persisted := make(chan error, 1)
 	b.SetInternal(keyOutboxSeq, encodeSeq(seq))
+	b.SetInternal(keyArtistSeq, encodeSeq(seq))
 	b.SetInternal(keyMapping, []byte(MappingVersion))
 	b.SetPersistedCallback(func(err error) {
 		select {

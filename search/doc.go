@@ -29,8 +29,9 @@
 //     a backlog is applied the accounts wait in an in-memory pending set
 //     and are rebuilt together, every 5 s (or 100k accounts), since the
 //     big accounts of a Zipf catalogue are named by nearly every batch:
-//     artist documents lag track documents by at most that while catching
-//     up, and are current whenever CatchUp has drained the outbox
+//     artist documents lag track documents by at most that (plus one
+//     rebuild) while catching up, and are current whenever CatchUp has
+//     drained the outbox
 //     (TestArtistsDeferredWhileCatchingUp). After a crash between the two
 //     the pending set is found again in the outbox entries after
 //     ArtistSeq, which the follower keeps (it prunes up to PrunableSeq,

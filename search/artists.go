@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"maps"
 	"slices"
 	"strconv"
@@ -181,7 +182,9 @@ func (ix *Index) refreshArtists(ctx context.Context, b *bleve.Batch, src Source,
 			return nil, err
 		}
 	}
+	start := time.Now()
 	list := slices.Sorted(maps.Keys(all))
+	accounts := len(list)
 	// Documents written before the batch that carries the seq are only
 	// ahead of it: after a crash in between they are rebuilt again.
 	for len(list) > artistFlushBatch {
@@ -202,6 +205,8 @@ func (ix *Index) refreshArtists(ctx context.Context, b *bleve.Batch, src Source,
 		clear(st.pending)
 		st.complete = true
 		st.last = time.Now()
+		slog.DebugContext(ctx, "artist documents rebuilt", "accounts", accounts, "artist_seq", top,
+			"caught_up", caughtUp, "took", st.last.Sub(start).Round(time.Millisecond))
 	}, nil
 }
 

@@ -81,9 +81,16 @@
 //     "Love Heart" above titles "Heart" on albums "Love Heart", and "heart
 //     love" ranks "Heart Love" first (TestRankingTogether). The bonus is
 //     for exact words only, so it never lifts a near match over an exact
-//     one (TestRankingTogetherTypoPass). Only the title has it, and pairs
-//     of adjacent words (proximity) have no field: measured, they cost
-//     another 4-6% of index per track (TestBytesPerTrack).
+//     one (TestRankingTogetherTypoPass). Only the title has it.
+//   - words standing together rank together (Meilisearch's proximity):
+//     each two adjacent words of title, artist and album are a term of the
+//     field's pairs sub-field, and each two adjacent words of the query
+//     found there add a bonus (below the whole title's), so "love heart"
+//     ranks the title "Love Heart Forever" above the title "Heart Beats" by
+//     the artist "Love" and above "Heart Forever Love" (TestRankingTogether).
+//     Exact words only, as the whole bonus; a title of any length adds at
+//     most 16 pairs (TestPairsBound). They cost 44 B/track at 5000 tracks
+//     (TestBytesPerTrack); the 1M figure is in BENCHMARKS.md.
 //   - paging never repeats or skips while the index changes: newest-first
 //     uses search-after on (sortAt, _id); relevance freezes the first
 //     ranking (up to 1000 ids) in this process's memory while its cache
@@ -108,6 +115,9 @@
 //   - whole.go: the token filter of the title's whole sub-field (the
 //     title's words as one term, hashed to 4 bytes) and the query term
 //     that looks it up.
+//   - pairs.go: the token filter of the pairs sub-fields (each two adjacent
+//     words as one term, in 65536 buckets of 2 bytes) and the query terms
+//     that look them up.
 //   - fold.go: the token filter that folds accents Bleve's ASCII folding
 //     leaves (Greek tonos, stray Latin marks) and keeps marks that change
 //     letters in other scripts.

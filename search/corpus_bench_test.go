@@ -73,13 +73,13 @@ func cpuTime(b *testing.B) time.Duration {
 // pages of 50 by relevance, over RELAY_SEARCH_BENCH_TRACKS tracks (default
 // 20k), and reports the median and 99th percentile of one search, the
 // CPU time of one (all goroutines, GC included), and recall@10: the share of queries whose target track is
-// in the first 10 hits.
+// in the first 10 hits. Each kind runs again with the pairs clauses off
+// ("nopairs"), on the same index: what proximity costs a query.
 //
 //	RELAY_SEARCH_BENCH_TRACKS=200000 go test -run '^$' -bench SearchCorpus ./search/
 func BenchmarkSearchCorpus(b *testing.B) {
 	n := corpusTracks(b)
 	ix := corpusIndex(b, n)
-	ctx := context.Background()
 	qs := corpus.Queries(corpus.Spec{Seed: 1, Tracks: n}, 7, 100)
 	for _, kind := range corpus.Kinds {
 		var kqs []corpus.Query
@@ -88,7 +88,25 @@ func BenchmarkSearchCorpus(b *testing.B) {
 				kqs = append(kqs, q)
 			}
 		}
-		b.Run(fmt.Sprintf("%s/%d", kind, n), func(b *testing.B) {
+		for _, pairs := range []bool{true, false} {
+			name := fmt.Sprintf("%s/%d", kind, n)
+			if !pairs {
+				name += "/nopairs"
+			}
+			b.Run(name, func(b *testing.B) {
+				defer search.SetPairsBonus(search.SetPairsBonus(pairs))
+				benchQueries(b, ix, kqs)
+			})
+		}
+	}
+}
+
+// benchQueries searches kqs round robin and reports the median and 99th
+// percentile of one search, its CPU time, and recall@10.
+func benchQueries(b *testing.B, ix *search.Index, kqs []corpus.Query) {
+	ctx := context.Background()
+	{
+		{
 			found := 0
 			for _, q := range kqs {
 				res, err := ix.Search(ctx, search.Query{Text: q.Text, Limit: 50})
@@ -115,6 +133,6 @@ func BenchmarkSearchCorpus(b *testing.B) {
 			b.ReportMetric(float64(took[len(took)/2].Microseconds())/1000, "p50_ms")
 			b.ReportMetric(float64(took[len(took)*99/100].Microseconds())/1000, "p99_ms")
 			b.ReportMetric(100*float64(found)/float64(len(kqs)), "recall@10_%")
-		})
+		}
 	}
 }

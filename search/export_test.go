@@ -13,3 +13,7 @@ func (ix *Index) SetArtistRefresh(every time.Duration, max int) {
 
 // CatchUpBatch is catchUpBatch, for tests sized against it.
 const CatchUpBatch = catchUpBatch
+
+// SetPairsBonus turns the pairs clauses of queries on or off (pairs.go),
+// and returns what it was, for benchmarks that measure their cost.
+func SetPairsBonus(on bool) (was bool) { return pairsBonus.Swap(on) }

@@ -1,13 +1,13 @@
 package search
 
 import (
-	"sync/atomic"
 	"context"
 	"errors"
 	"fmt"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -260,9 +260,9 @@ func withWhole(fields []textFieldSpec, words []string, match query.Query) query.
 	return query.NewBooleanQuery([]query.Query{match}, bonus, nil)
 }
 
-// pairsBonus is off only in BenchmarkSearchCorpus's "nopairs" runs, which
+// noPairs is set only in BenchmarkSearchCorpus's "nopairs" runs, which
 // measure what the pairs clauses cost a query on the same index.
-var pairsBonus = func() *atomic.Bool { b := new(atomic.Bool); b.Store(true); return b }()
+var noPairs atomic.Bool
 
 // pairsField scores each two adjacent words of the query that a field
 // with a pairs sub-field holds adjacent, in order (Meilisearch's
@@ -271,7 +271,7 @@ var pairsBonus = func() *atomic.Bool { b := new(atomic.Bool); b.Store(true); ret
 // Exact words only, as for wholeField; none for one word, so single-word
 // queries and artist search are unchanged.
 func pairsField(fields []textFieldSpec, words []string) []query.Query {
-	if !pairsBonus.Load() {
+	if noPairs.Load() {
 		return nil
 	}
 	terms := pairTerms(words)

@@ -168,12 +168,16 @@ func (ix *Index) refreshArtists(ctx context.Context, b *bleve.Batch, src Source,
 		return nil, err
 	}
 	if !caughtUp && time.Since(st.last) < st.every && len(st.pending)+len(dids) < st.max {
+		// Pending before the batch is written: scorch can make a batch
+		// live and then fail it (its segment is searchable, the write to
+		// disk failed), and AppliedSeq would then have moved past
+		// accounts the set never got. One pending too many only costs a
+		// rebuild.
+		for _, d := range dids {
+			st.pending[d] = struct{}{}
+		}
 		b.SetInternal(keyArtistSeq, encodeSeq(at))
-		return func() {
-			for _, d := range dids {
-				st.pending[d] = struct{}{}
-			}
-		}, nil
+		return nil, nil
 	}
 	all := maps.Clone(st.pending)
 	for _, d := range dids {
@@ -264,6 +268,7 @@ func (ix *Index) flushArtists(ctx context.Context, src Source) error {
 		return fmt.Errorf("search: rebuild artists up to seq %d: %w", applied, err)
 	}
 	if err := ix.bi.Batch(b); err != nil {
+		ix.artists.complete = false // see apply
 		return fmt.Errorf("search: rebuild artists up to seq %d: %w", applied, err)
 	}
 	written()

@@ -272,6 +272,11 @@ func (ix *Index) apply(ctx context.Context, changes []relay.Change, src Source, 
 	}
 	b.SetInternal(keyOutboxSeq, encodeSeq(top))
 	if err := ix.bi.Batch(b); err != nil {
+		// A failed batch may still have landed (scorch introduces the
+		// segment before it persists it): the next rebuild of artists
+		// reads the outbox after ArtistSeq again rather than trust the
+		// pending set.
+		ix.artists.complete = false
 		return fmt.Errorf("search: apply up to seq %d: %w", top, err)
 	}
 	if written != nil {

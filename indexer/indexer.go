@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sync/semaphore"
+
 	"github.com/bluesky-social/jetstream/pkg/models"
 
 	"github.com/relaymusic/relay"
@@ -41,16 +43,22 @@ type Store interface {
 type Config struct {
 	Store      Store
 	Subscriber SubscriberConfig
-	// BatchSize and BatchInterval bound a transaction: it commits when
-	// either is reached.
-	// A backlog (a replay, or catching up after downtime) commits in
-	// batches of BatchSize; live traffic by the interval. 10000 against
+	// BatchSize, BatchBytes and BatchInterval bound a transaction: it
+	// commits when any is reached. A backlog (a replay, or catching up
+	// after downtime) commits in batches of BatchSize; live traffic by the
+	// interval. 10000 against
 	// 1000: a 100k replay into SQLite in 11-14 s against 19-21 s, and
 	// searchable 3.3-3.9k against 3.1-3.3k events/s, each commit waking
 	// the search follower for fewer, larger batches (BenchmarkIngest,
 	// alternated), for about 30 MB more peak RSS.
 	BatchSize     int           // default 10000
 	BatchInterval time.Duration // default 200ms
+	// BatchBytes bounds a batch by the size of its events (itemBytes), so
+	// that a backlog of records at validate.MaxRecordBytes commits in
+	// batches of a few hundred, not 10000 (640 MB). The reader parses
+	// ahead by at most 2*BatchBytes (plus one event) held between the
+	// socket and the commit (TestBatchBytesBound).
+	BatchBytes int64 // default 16 MiB
 	// Retention is how far back the upstream keeps events; a stored cursor
 	// older than that means events were missed (the public hosts keep about
 	// 36 hours and silently clamp an older cursor).
@@ -83,6 +91,9 @@ type Indexer struct {
 func New(cfg Config) *Indexer {
 	if cfg.BatchSize == 0 {
 		cfg.BatchSize = 10000
+	}
+	if cfg.BatchBytes == 0 {
+		cfg.BatchBytes = 16 << 20
 	}
 	if cfg.BatchInterval == 0 {
 		cfg.BatchInterval = 200 * time.Millisecond
@@ -133,6 +144,22 @@ type item struct {
 	timeUS int64
 	ev     relay.Event
 	err    error
+	bytes  int64 // itemBytes, held from the reader's side until committed
+}
+
+// maxItemBytes is the most itemBytes can be: a record is smaller than its
+// message, MaxEventBytes.
+const maxItemBytes = 1<<10 + 2*MaxEventBytes
+
+// itemBytes is what an event holds in memory, roughly: its record twice
+// (the bytes, and the fields parsed out of them) and a kilobyte for the
+// rest.
+func itemBytes(ev relay.Event) int64 {
+	n := int64(1 << 10)
+	if ev.Track != nil {
+		n += 2 * int64(len(ev.Track.Record))
+	}
+	return n
 }
 
 // Run consumes until ctx ends, then commits what it holds and returns nil. It
@@ -151,8 +178,11 @@ func (ix *Indexer) Run(ctx context.Context) error {
 	ix.checkCursorAge(cursor, time.Now())
 
 	// One batch parsed ahead while the last one is applied: a buffer of 4
-	// batches cost 50 MB more peak RSS at 10000 for no faster replay.
+	// batches cost 50 MB more peak RSS at 10000 for no faster replay. held
+	// bounds the same by bytes: the reader takes an event's itemBytes
+	// before handing it over, and flush gives them back once committed.
 	items := make(chan item, ix.cfg.BatchSize)
+	held := semaphore.NewWeighted(2*ix.cfg.BatchBytes + maxItemBytes)
 	subCtx, stopSub := context.WithCancel(ctx)
 	go func() {
 		defer close(items)
@@ -160,10 +190,17 @@ func (ix *Indexer) Run(ctx context.Context) error {
 		_ = ix.sub.Run(subCtx, cursor, func(evt *models.Event) error {
 			ix.cfg.Metrics.events.WithLabelValues(eventLabels(evt.Kind, commitOp(evt))).Inc()
 			ev, err := ParseEvent(evt)
+			it := item{timeUS: evt.TimeUS, ev: ev, err: err, bytes: itemBytes(ev)}
+			// The tick commits whatever a batch holds, so the bytes come
+			// back even when no batch reaches BatchBytes.
+			if err := held.Acquire(subCtx, it.bytes); err != nil {
+				return err
+			}
 			select {
-			case items <- item{timeUS: evt.TimeUS, ev: ev, err: err}:
+			case items <- it:
 				return nil
 			case <-subCtx.Done():
+				held.Release(it.bytes)
 				return subCtx.Err()
 			}
 		})
@@ -171,6 +208,7 @@ func (ix *Indexer) Run(ctx context.Context) error {
 	defer stopSub()
 
 	batch := make([]item, 0, ix.cfg.BatchSize)
+	var batchBytes int64
 	tick := time.NewTicker(ix.cfg.BatchInterval)
 	defer tick.Stop()
 	// A batch that could not be committed before ctx ended must not be
@@ -184,18 +222,21 @@ func (ix *Indexer) Run(ctx context.Context) error {
 				return nil
 			}
 			batch = append(batch, it)
-			if len(batch) >= ix.cfg.BatchSize {
+			batchBytes += it.bytes
+			if len(batch) >= ix.cfg.BatchSize || batchBytes >= ix.cfg.BatchBytes {
 				if !ix.flush(ctx, batch) {
 					return nil
 				}
-				batch = batch[:0]
+				held.Release(batchBytes)
+				batch, batchBytes = batch[:0], 0
 			}
 		case <-tick.C:
 			if len(batch) > 0 {
 				if !ix.flush(ctx, batch) {
 					return nil
 				}
-				batch = batch[:0]
+				held.Release(batchBytes)
+				batch, batchBytes = batch[:0], 0
 			}
 			ix.updateCursorAge()
 		case <-ctx.Done():

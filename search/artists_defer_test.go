@@ -302,3 +302,39 @@ func TestArtistsPrunedPastArtistSeq(t *testing.T) {
 		t.Errorf("kida after the rebuild: %v", got)
 	}
 }
+
+// TestArtistsBatchLandsThenFails: a batch that defers its artists lands
+// in the index and is then reported failed (scorch can do both). The
+// follower goes on after it, as AppliedSeq says; the accounts only it
+// named must still be rebuilt once caught up, not lost with the error.
+func TestArtistsBatchLandsThenFails(t *testing.T) {
+	e := newArtistEnv(t)
+	e.artistCatalogue()
+	e.ix.SetArtistRefresh(time.Hour, 100_000)
+	first, second := artistDID("firstbatch"), artistDID("secondbatch")
+	var evs []relay.Event
+	for range search.CatchUpBatch {
+		evs = append(evs, e.put(first, "First Batch Band"))
+	}
+	for range 10 {
+		evs = append(evs, e.put(second, "Second Batch Band"))
+	}
+	e.applyInChunks(evs)
+
+	e.ix.FailNextBatchAfterLanding()
+	if _, err := e.ix.CatchUp(e.ctx, e.store); err == nil {
+		t.Fatal("CatchUp over a failing batch: want its error")
+	}
+	if applied, artists := seqs(t, e.ix); applied <= artists {
+		t.Fatalf("after the failed batch: applied %d, artists %d; want the batch landed, artists behind", applied, artists)
+	}
+	e.catchUp()
+	if applied, artists := seqs(t, e.ix); applied != artists {
+		t.Fatalf("caught up: applied %d, artists %d", applied, artists)
+	}
+	for q, d := range map[string]syntax.DID{"first batch band": first, "second batch band": second} {
+		if got := e.find(q); !slices.Equal(got, []syntax.DID{d}) {
+			t.Errorf("%q: %v, want %s", q, got, d)
+		}
+	}
+}

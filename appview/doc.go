@@ -71,6 +71,9 @@
 //     artistView; every page's uploader and featured artists come from one
 //     store query for the page (Store.Artists), never one per track;
 //   - record.go: the record as a view serves it;
+//   - recordcache.go: served records kept between pages by row version
+//     (at-uri, rev, cid; a row changes only with a newer rev, so nothing
+//     is invalidated), 8 MiB in two generations (TestRecordCache);
 //   - plays.go: GET /play/{did}/{rkey} (the play counted through
 //     PlayCounter, the client found behind Config.TrustedProxies; 302 to
 //     the audio, no-store, no-referrer; HEAD uncounted; 404 NotFound for a

@@ -21,7 +21,11 @@
 //     version we held, since the repo no longer has a valid one;
 //   - a hostile stream cannot flood the log: each reason logs its first
 //     rejection, then at most a line a minute with the count left out;
-//   - a crash loses nothing: the cursor commits with the rows it produced.
+//   - a crash loses nothing: the cursor commits with the rows it produced;
+//   - memory is bounded however large the backlog or its records: a batch
+//     commits at BatchSize events or BatchBytes of them, and the reader
+//     holds at most 2*BatchBytes parsed ahead of the commit
+//     (TestBatchBytesBound).
 //
 // Where things live:
 //   - jetstream.go: the v1 /subscribe reader: reconnect, backoff, failover, pings;

@@ -90,7 +90,11 @@
 //     the artist "Love" and above "Heart Forever Love" (TestRankingTogether).
 //     Exact words only, as the whole bonus; a title of any length adds at
 //     most 16 pairs (TestPairsBound). They cost 44 B/track at 5000 tracks
-//     (TestBytesPerTrack); the 1M figure is in BENCHMARKS.md.
+//     (TestBytesPerTrack) and 24 at 1M, where buckets are shared
+//     (BENCHMARKS.md). A bucket holds many pairs, so a track holding both
+//     query words apart can still collide into the bonus; asking for the
+//     words in the same field as well cost 50-110% more CPU per query
+//     (BenchmarkSearchCorpus), so it is not done.
 //   - paging never repeats or skips while the index changes: newest-first
 //     uses search-after on (sortAt, _id); relevance freezes the first
 //     ranking (up to 1000 ids) in this process's memory while its cache

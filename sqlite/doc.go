@@ -33,7 +33,9 @@
 //     updates, deletes, replays and resurrection.
 //
 // Where things live:
-//   - store.go: opening, the schema, the writer and reader pools;
+//   - store.go: opening, the schema, the writer and reader pools, and
+//     the read statements kept prepared (only texts built from constants,
+//     key lists up to maxPreparedKeys: TestPreparedBound);
 //   - migrate.go: bringing an older data dir to the current schema (user_version),
 //     tested on files of versions 0 (as e4f107f made them), 1 and 2
 //     (migrate_test.go, testdata/);
